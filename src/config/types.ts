@@ -1,0 +1,122 @@
+// The broker's resolved configuration: what loadConfig() returns, frozen, in camelCase.
+
+/** One server system allowed to post commands (an entry of `allowed-clients`). */
+export interface ClientConfig {
+  clientId: string
+  /** The shared secret of the X-Api-Key. Never logged. */
+  key: string
+  /** Clients of one group share named boxes and see each other's commands. */
+  group: string
+  /** Base URL of the client's callback receiver; absent: no callbacks are sent. */
+  callbackUrl?: string
+  /** `user:password` for HTTP Basic on callbacks. Never logged, never queued. */
+  callbackBasicAuth?: string
+  /** `append` posts to `{callbackUrl}/callback/{type}`, `exact` to `callbackUrl` itself. */
+  callbackMode: 'append' | 'exact'
+  /** Standard Webhooks secret (`whsec_` + base64 of 24..64 bytes); absent: no signature header. */
+  callbackSecret?: string
+  /** Accepted for Hermod compatibility; unused by the broker. */
+  contentProviderUrl?: string
+}
+
+/** TLS of the listening server (Spring's `server.ssl.*`). */
+export interface SslConfig {
+  enabled: boolean
+  /** PKCS#12 key store path (resolved to an absolute path). */
+  keyStore?: string
+  keyStorePassword?: string
+  keyStoreType?: string
+  /** PEM certificate chain path (Spring Boot's `server.ssl.certificate`). */
+  certificate?: string
+  /** PEM private key path (Spring Boot's `server.ssl.certificate-private-key`). */
+  certificatePrivateKey?: string
+  /** `none` | `want` | `need` (Spring's `server.ssl.client-auth`). */
+  clientAuth: 'none' | 'want' | 'need'
+  /** PEM bundle of CAs for client certificates (when clientAuth is not none). */
+  trustCertificate?: string
+}
+
+export interface RedisConfig {
+  url: string
+  /** Key prefix; every key the broker writes starts with it. */
+  prefix: string
+  /** Extra ioredis options passed through unchanged (TLS, Sentinel, ...). */
+  options: Record<string, unknown>
+}
+
+export interface CallbackConfig {
+  /** One attempt's total time budget, ms. */
+  timeoutMs: number
+  /** Attempts in all (the first one included) before dead-lettering. */
+  attempts: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+  /** Longest `Retry-After` honoured, ms. */
+  retryAfterMaxMs: number
+  /** Deliveries in flight at once, all clients together. */
+  concurrency: number
+  /** Deliveries in flight at once for one client, so a slow one cannot starve the others. */
+  perClientConcurrency: number
+  /** Extra CAs for HTTPS callback targets: PEM bundle or PKCS#12 (resolved path). */
+  trustStore?: string
+  trustStorePassword?: string
+  /** Skip TLS verification of callback targets (explicit opt-in, logged at start). */
+  insecureSkipVerify: boolean
+  /** Dead letters kept (embedded store); the oldest are dropped past it. */
+  deadLetterMax: number
+}
+
+export interface CommandLimits {
+  /** Seconds, used when a command gives neither timeout nor lifespan. */
+  defaultTimeout: number
+  defaultLifespan: number
+  maxTimeout: number
+  maxLifespan: number
+  /** Most entries of `commandHeader.to`. */
+  maxDestinations: number
+  /** Largest request body, bytes. */
+  bodyLimit: number
+}
+
+export interface BrokerSettings {
+  store: 'memory' | 'redis'
+  redis: RedisConfig
+  commands: CommandLimits
+  /** How often each instance looks for commands past their timeout, ms. */
+  sweepIntervalMs: number
+  /** How long a terminal record outlives its lifespan in the store before purge, ms (reads say 404 already). */
+  purgeGraceMs: number
+  /** Longest long-poll wait a device may ask for, seconds. */
+  maxLongPollSeconds: number
+  callbacks: CallbackConfig
+  /** Answer generateclient to any caller, not only loopback. */
+  generateClientOpen: boolean
+  /** Basic-auth credentials for the admin endpoints; absent: admin endpoints answer loopback callers only. */
+  admin?: { username: string, password: string }
+  /** Keep the callbacks the broker sends to itself (the dev sink at {context-path}/dev/callbacks). */
+  devSink: boolean
+  log: { level: string, pretty: 'auto' | boolean }
+  /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy). */
+  trustProxy: boolean | string
+}
+
+export interface BrokerConfig {
+  server: {
+    port: number
+    /** Listen address; default `::` (all interfaces, IPv4 and IPv6). */
+    address: string
+    /** `server.servlet.context-path`, normalised: '' or '/x' without trailing slash. */
+    contextPath: string
+    ssl: SslConfig
+  }
+  /** Hermod's `uri-base`, normalised like contextPath (default '/rest'). */
+  uriBase: string
+  /** The devices' base URL: `{publicUrl}/{bid}` is a box. No trailing slash. */
+  publicUrl: string
+  /** Reported as `fqdn` in accept responses. */
+  fqdn: string
+  allowedClients: ClientConfig[]
+  broker: BrokerSettings
+  /** Where the config came from (absolute path) or undefined for built-in defaults. */
+  source?: string
+}
