@@ -1,0 +1,94 @@
+// The `hermod-broker` command: start, generate-client, dlq, version, help.
+import { parseArgs } from 'node:util'
+import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.js'
+import { ConfigError, loadConfig } from '../config/load.js'
+import { createLogger } from '../server/logger.js'
+import { startBroker } from '../server/start.js'
+import { VERSION } from '../server/version.js'
+import { runDlq } from './dlq.js'
+
+const HELP = `hermod-broker ${VERSION}: a Hermod-compatible messaging broker
+
+Usage:
+  hermod-broker start [--config FILE] [--port N] [--role all|api|worker] [--set key=value]...
+  hermod-broker generate-client <client-id> [--group GROUP]
+  hermod-broker dlq list [--limit N] [--url URL] [--user USER:PASSWORD] [--insecure]
+  hermod-broker dlq replay <event-id> [--url URL] [--user USER:PASSWORD] [--insecure]
+  hermod-broker version
+
+Config: --config, else $HERMOD_CONFIG, else ./config/application.yml. Environment overrides in
+Spring's form (SERVER_PORT=8443, BROKER_STORE=redis); --set takes any key (--set server.port=8443).
+`
+
+async function main (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'start': return await start(rest)
+    case 'generate-client': return generateClient(rest)
+    case 'dlq': return await runDlq(rest)
+    case 'version': case '--version': case '-v':
+      process.stdout.write(`${VERSION}\n`)
+      return 0
+    case undefined: case 'help': case '--help': case '-h':
+      process.stdout.write(HELP)
+      return 0
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+async function start (args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      role: { type: 'string' },
+      set: { type: 'string', multiple: true }
+    }
+  })
+  const overrides: Record<string, string> = {}
+  if (values.port !== undefined) overrides['server.port'] = values.port
+  for (const pair of values.set ?? []) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--set takes key=value, got "${pair}"`)
+    overrides[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  const role = values.role ?? 'all'
+  if (role !== 'all' && role !== 'api' && role !== 'worker') throw new UsageError('--role is all, api or worker')
+  const loadOptions = { ...(values.config === undefined ? {} : { file: values.config }), overrides }
+  const { config, notices } = await loadConfig(loadOptions)
+  const logger = createLogger(config.broker.log)
+  for (const notice of notices) logger.info(notice)
+  if (config.source !== undefined) logger.info({ config: config.source }, 'configuration loaded')
+  await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true })
+  return -1
+}
+
+function generateClient (args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { group: { type: 'string', short: 'g' } } })
+  const clientId = positionals[0]
+  if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) throw new UsageError('generate-client needs a client id: 1 to 64 characters of A-Z a-z 0-9 . _ -')
+  if (values.group !== undefined && !CLIENT_ID_PATTERN.test(values.group)) throw new UsageError('--group: 1 to 64 characters of A-Z a-z 0-9 . _ -')
+  process.stdout.write(generateClientYaml(clientId, values.group ?? clientId))
+  return 0
+}
+
+/** A mistake in the command line: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code
+}, (err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`hermod-broker: the configuration has problems:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`)
+    process.exitCode = 1
+  } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+    process.stderr.write(`hermod-broker: ${(err as Error).message}\n`)
+    process.exitCode = 2
+  } else {
+    process.stderr.write(`hermod-broker: ${(err as Error).message ?? String(err)}\n`)
+    process.exitCode = 1
+  }
+})

@@ -1,0 +1,309 @@
+// The embedded store: the whole mailbox in one process's memory, for development, tests and demos.
+import { randomUUID, timingSafeEqual } from 'node:crypto'
+import { DeadlineHeap } from './deadline-heap.js'
+import { IdempotencyConflictError, type DeviceAnswer, type MailboxStore } from './store.js'
+import {
+  callbackEventId,
+  type AcceptRequest, type AcceptResult, type AnswerResult, type BoxMessage, type CallbackEvent,
+  type CancelResult, type CommandRecord, type ReadResult, type TerminalState
+} from './types.js'
+
+interface Box {
+  bid: string
+  group: string
+  token: string
+  /** Named boxes only: the name within the group. */
+  name?: string
+  /** Pending message ids, in arrival order. */
+  pending: Set<string>
+  /** The box is forgotten after this (the latest lifespan of its commands). */
+  expiresAt: number
+}
+
+interface MessageEntry { bid: string, commandId: string }
+
+interface IdempotencyEntry { commandId: string, fingerprint?: string, expiresAt: number }
+
+/** The record plus what only devices read. */
+interface StoredCommand extends CommandRecord { payload: string }
+
+/** Nothing survives a restart; every operation is atomic because it runs to completion synchronously. */
+export class MemoryMailboxStore implements MailboxStore {
+  readonly name = 'memory' as const
+  private sequence = 0
+  private readonly commands = new Map<string, StoredCommand>()
+  private readonly boxes = new Map<string, Box>()
+  private readonly namedBoxes = new Map<string, string>()
+  private readonly messages = new Map<string, MessageEntry>()
+  private readonly idempotency = new Map<string, IdempotencyEntry>()
+  private readonly deadlines = new DeadlineHeap()
+  private readonly expiries = new DeadlineHeap()
+  private readonly outbox = new Map<string, CallbackEvent>()
+  private readonly boxListeners = new Set<(bid: string) => void>()
+  private readonly outboxListeners = new Set<() => void>()
+
+  async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
+    const idemKey = req.idempotencyKey === undefined ? undefined : `${req.clientId}\0${req.idempotencyKey}`
+    if (idemKey !== undefined) {
+      const seen = this.idempotency.get(idemKey)
+      if (seen !== undefined && seen.expiresAt > now) {
+        const earlier = this.commands.get(seen.commandId)
+        if (earlier !== undefined && earlier.expiresAt > now) {
+          if (seen.fingerprint !== req.fingerprint) throw new IdempotencyConflictError('Idempotency-Key reused with a different request')
+          return { command: view(this.timeOutIfDue(earlier, now)), replayed: true }
+        }
+      }
+    }
+    const commandId = String(++this.sequence)
+    const expiresAt = now + req.lifespanSeconds * 1000
+    const timeoutAt = now + req.timeoutSeconds * 1000
+    const destinations = req.to.map((to) => {
+      const box = to === '@tmp' ? this.createBox(req.group, undefined, expiresAt) : this.namedBox(req.group, to, expiresAt, now)
+      const mid = randomUUID()
+      box.pending.add(mid)
+      this.messages.set(mid, { bid: box.bid, commandId })
+      return { to, bid: box.bid, mid, token: box.token }
+    })
+    const command: StoredCommand = {
+      commandId,
+      type: req.type,
+      group: req.group,
+      clientId: req.clientId,
+      state: 'IN_PROGRESS',
+      timeoutSeconds: req.timeoutSeconds,
+      lifespanSeconds: req.lifespanSeconds,
+      createdAt: now,
+      timeoutAt,
+      expiresAt,
+      destinations,
+      payload: req.payload
+    }
+    if (req.externalId !== undefined) command.externalId = req.externalId
+    this.commands.set(commandId, command)
+    this.deadlines.push(timeoutAt, commandId)
+    this.expiries.push(expiresAt, commandId)
+    if (idemKey !== undefined) {
+      this.idempotency.set(idemKey, { commandId, fingerprint: req.fingerprint, expiresAt })
+      this.expiries.push(expiresAt, `idem:${idemKey}`)
+    }
+    for (const d of destinations) for (const listener of this.boxListeners) listener(d.bid)
+    return { command: view(command), replayed: false }
+  }
+
+  async getCommand (group: string, commandId: string, now: number): Promise<CommandRecord | null> {
+    const command = this.live(commandId, now)
+    if (command === undefined || command.group !== group) return null
+    return view(this.timeOutIfDue(command, now))
+  }
+
+  async cancel (group: string, commandId: string, now: number): Promise<CancelResult> {
+    const command = this.live(commandId, now)
+    if (command === undefined || command.group !== group) return { kind: 'not-found' }
+    this.timeOutIfDue(command, now)
+    if (command.state !== 'IN_PROGRESS') return { kind: 'decided', command: view(command) }
+    this.finish(command, 'CANCELLED', now)
+    return { kind: 'ok', command: view(command) }
+  }
+
+  async listBox (bid: string, token: string, now: number): Promise<BoxMessage[] | null> {
+    const box = this.boxes.get(bid)
+    if (box === undefined || box.expiresAt <= now || !sameSecret(box.token, token)) return null
+    const listing: BoxMessage[] = []
+    for (const mid of box.pending) {
+      const entry = this.messages.get(mid)
+      const command = entry === undefined ? undefined : this.live(entry.commandId, now)
+      if (command === undefined || command.state !== 'IN_PROGRESS' || command.timeoutAt <= now) continue
+      listing.push({ mid, type: command.type, createdAt: command.createdAt, timeoutAt: command.timeoutAt })
+    }
+    return listing
+  }
+
+  async readMessage (bid: string, mid: string, now: number): Promise<ReadResult> {
+    const found = this.messageCommand(bid, mid, now)
+    if (found === undefined) return { kind: 'not-found' }
+    const command = this.timeOutIfDue(found, now)
+    if (command.state === 'TIMEOUT') return { kind: 'timed-out' }
+    if (command.state !== 'IN_PROGRESS') return { kind: 'decided', state: command.state }
+    const message = {
+      bid,
+      mid,
+      type: command.type,
+      timeoutSeconds: command.timeoutSeconds,
+      lifespanSeconds: command.lifespanSeconds,
+      createdAt: command.createdAt,
+      timeoutAt: command.timeoutAt,
+      payload: command.payload
+    }
+    return { kind: 'ok', message: command.externalId === undefined ? message : { ...message, externalId: command.externalId } }
+  }
+
+  async answer (bid: string, mid: string, answer: DeviceAnswer, now: number): Promise<AnswerResult> {
+    const command = this.messageCommand(bid, mid, now)
+    if (command === undefined) return { kind: 'not-found' }
+    this.timeOutIfDue(command, now)
+    if (command.state === 'TIMEOUT') return { kind: 'timed-out' }
+    if (command.state !== 'IN_PROGRESS') return { kind: 'decided', state: command.state }
+    const state = answer.status === 'OK' ? 'COMPLETED' : 'REJECTED'
+    command.answeredBy = command.destinations.findIndex((d) => d.mid === mid)
+    command.response = answer.response
+    this.finish(command, state, now)
+    return { kind: 'ok', state }
+  }
+
+  async claimDue (now: number, limit: number): Promise<number> {
+    let claimed = 0
+    while (claimed < limit && (this.deadlines.peekAt() ?? Infinity) <= now) {
+      const command = this.commands.get(this.deadlines.pop()!)
+      if (command?.state === 'IN_PROGRESS') {
+        this.finish(command, 'TIMEOUT', now)
+        claimed++
+      }
+    }
+    if (claimed < limit) this.purgeExpired(now) // only once every due deadline is handled
+    return claimed
+  }
+
+  async readOutbox (limit: number): Promise<CallbackEvent[]> {
+    const events: CallbackEvent[] = []
+    for (const event of this.outbox.values()) {
+      if (events.length >= limit) break
+      events.push(event)
+    }
+    return events
+  }
+
+  async ackOutbox (ids: string[]): Promise<void> {
+    for (const id of ids) this.outbox.delete(id)
+  }
+
+  onBoxActivity (listener: (bid: string) => void): () => void {
+    this.boxListeners.add(listener)
+    return () => { this.boxListeners.delete(listener) }
+  }
+
+  onOutbox (listener: () => void): () => void {
+    this.outboxListeners.add(listener)
+    return () => { this.outboxListeners.delete(listener) }
+  }
+
+  async ping (): Promise<void> {}
+
+  async close (): Promise<void> {
+    this.boxListeners.clear()
+    this.outboxListeners.clear()
+  }
+
+  /** Counts for health and benchmarks. */
+  sizes (): { commands: number, boxes: number, messages: number, outbox: number } {
+    return { commands: this.commands.size, boxes: this.boxes.size, messages: this.messages.size, outbox: this.outbox.size }
+  }
+
+  private live (commandId: string, now: number): StoredCommand | undefined {
+    const command = this.commands.get(commandId)
+    return command === undefined || command.expiresAt <= now ? undefined : command
+  }
+
+  private messageCommand (bid: string, mid: string, now: number): StoredCommand | undefined {
+    const entry = this.messages.get(mid)
+    if (entry === undefined || entry.bid !== bid) return undefined
+    return this.live(entry.commandId, now)
+  }
+
+  /** Reads observe the deadline themselves, so a lagging sweeper never shows a late state. */
+  private timeOutIfDue (command: StoredCommand, now: number): StoredCommand {
+    if (command.state === 'IN_PROGRESS' && command.timeoutAt <= now) this.finish(command, 'TIMEOUT', now)
+    return command
+  }
+
+  /** The one place a command leaves IN_PROGRESS: state, withdrawn messages and the outbox event together. */
+  private finish (command: StoredCommand, state: TerminalState, now: number): void {
+    command.state = state
+    command.finishedAt = now
+    for (const d of command.destinations) this.boxes.get(d.bid)?.pending.delete(d.mid)
+    const answered = command.answeredBy === undefined ? undefined : command.destinations[command.answeredBy]
+    const event: CallbackEvent = {
+      id: callbackEventId(command.commandId, state, command.createdAt),
+      clientId: command.clientId,
+      group: command.group,
+      commandId: command.commandId,
+      type: command.type,
+      state,
+      createdAt: command.createdAt,
+      finishedAt: now
+    }
+    if (command.externalId !== undefined) event.externalId = command.externalId
+    if (answered !== undefined) event.destination = { to: answered.to, bid: answered.bid, mid: answered.mid }
+    if (command.response !== undefined) event.response = command.response
+    this.outbox.set(event.id, event)
+    for (const listener of this.outboxListeners) listener()
+  }
+
+  private createBox (group: string, name: string | undefined, expiresAt: number): Box {
+    const box: Box = { bid: randomUUID(), group, token: randomUUID(), pending: new Set(), expiresAt }
+    if (name !== undefined) box.name = name
+    this.boxes.set(box.bid, box)
+    return box
+  }
+
+  private namedBox (group: string, name: string, expiresAt: number, now: number): Box {
+    const key = `${group}\0${name}`
+    const bid = this.namedBoxes.get(key)
+    let box = bid === undefined ? undefined : this.boxes.get(bid)
+    if (box === undefined || box.expiresAt <= now) {
+      if (box !== undefined) this.dropBox(box)
+      box = this.createBox(group, name, expiresAt)
+      this.namedBoxes.set(key, box.bid)
+    }
+    if (box.expiresAt < expiresAt) {
+      box.expiresAt = expiresAt
+      this.expiries.push(expiresAt, `box:${box.bid}`)
+    }
+    return box
+  }
+
+  private dropBox (box: Box): void {
+    this.boxes.delete(box.bid)
+    if (box.name !== undefined && this.namedBoxes.get(`${box.group}\0${box.name}`) === box.bid) {
+      this.namedBoxes.delete(`${box.group}\0${box.name}`)
+    }
+  }
+
+  /** Forgets commands (and boxes) past their lifespan. A command still IN_PROGRESS is timed out first. */
+  private purgeExpired (now: number): void {
+    while ((this.expiries.peekAt() ?? Infinity) <= now) {
+      const id = this.expiries.pop()!
+      if (id.startsWith('idem:')) {
+        const key = id.slice(5)
+        if ((this.idempotency.get(key)?.expiresAt ?? Infinity) <= now) this.idempotency.delete(key)
+        continue
+      }
+      if (id.startsWith('box:')) {
+        const box = this.boxes.get(id.slice(4))
+        if (box !== undefined && box.expiresAt <= now) this.dropBox(box)
+        continue
+      }
+      const command = this.commands.get(id)
+      if (command === undefined) continue
+      this.timeOutIfDue(command, now)
+      this.commands.delete(id)
+      for (const d of command.destinations) {
+        this.messages.delete(d.mid)
+        const box = this.boxes.get(d.bid)
+        if (box !== undefined && box.name === undefined) this.dropBox(box)
+      }
+    }
+  }
+}
+
+/** A copy the caller may keep: later state changes do not show through it. */
+function view (command: StoredCommand): CommandRecord {
+  const { payload: _payload, destinations, ...rest } = command
+  return { ...rest, destinations: destinations.slice() }
+}
+
+/** Compares two capability tokens in constant time. */
+function sameSecret (expected: string, given: string): boolean {
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}

@@ -1,0 +1,88 @@
+// buildApp(): the whole HTTP surface as a Fastify instance that never listens (tests inject into it).
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Logger } from 'pino'
+import type { BrokerContext } from './context.js'
+import { registerErrorHandling } from './error-handler.js'
+import { registerJsonBodyParser } from './json-body.js'
+import { adminRoutes } from './routes/admin-routes.js'
+import { commandRoutes } from './routes/command-routes.js'
+import { devSinkRoutes } from './routes/dev-sink-routes.js'
+import { deviceRoutes } from './routes/device-routes.js'
+import { healthRoutes } from './routes/health-routes.js'
+import { sharedSchemas } from './routes/schemas.js'
+import { utilRoutes } from './routes/util-routes.js'
+import { VERSION } from './version.js'
+
+export interface BuildAppOptions {
+  /** A pino logger (start.ts builds it); tests may pass none. */
+  logger?: Logger
+  /** Extra Fastify server options from the process (https, timeouts). */
+  server?: Partial<FastifyServerOptions> & { https?: object | null }
+}
+
+/** Builds the broker's Fastify app on a ready BrokerContext. Call `ready()` or `listen()` on it. */
+export async function buildApp (broker: BrokerContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = broker
+  const app = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // One line per request, written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: config.broker.commands.bodyLimit,
+    trustProxy: config.broker.trustProxy,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+    ...options.server
+  } as FastifyServerOptions) as unknown as FastifyInstance
+  app.decorate('broker', broker)
+  registerJsonBodyParser(app)
+  registerErrorHandling(app)
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+  })
+  for (const schema of sharedSchemas) app.addSchema(schema)
+
+  const contextPath = config.server.contextPath
+  const prefix = `${contextPath}${config.uriBase}`
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'hermod-broker',
+        version: VERSION,
+        description: 'A Hermod-compatible messaging broker. Server systems post commands with X-Api-Key; devices read and answer them at the box URLs; the broker calls the server system back at {callback-url}/callback/{type}.'
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'base64(clientId ":" key)' },
+          adminBasic: { type: 'http', scheme: 'basic' }
+        }
+      },
+      tags: [
+        { name: 'server system', description: 'Hermod\'s API for PRIME, HAG and other integrators' },
+        { name: 'device', description: 'The mobile / desktop app side' },
+        { name: 'operator', description: 'Client generation and dead letters' },
+        { name: 'operations', description: 'Health' }
+      ]
+    },
+    refResolver: { buildLocalReference: (json) => String(json.$id) }
+  })
+  await app.register(swaggerUi, { routePrefix: `${contextPath}/swagger-ui` })
+  app.get(`${contextPath}/v3/api-docs`, { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(commandRoutes, { prefix })
+  await app.register(deviceRoutes, { prefix })
+  await app.register(utilRoutes, { prefix })
+  await app.register(healthRoutes, { prefix: contextPath })
+  await app.register(adminRoutes, { prefix: contextPath })
+  if (config.broker.devSink) await app.register(devSinkRoutes, { prefix: contextPath })
+  return app
+}
+
+/** The request URL for logs: a box token in the query string is a capability and is not logged. */
+export function redactUrl (url: string): string {
+  return url.includes('token=') ? url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : url
+}

@@ -1,0 +1,94 @@
+// The composition root: store, callback queue, sweeper, relay and the HTTP app, started and stopped in order.
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import { ClientRegistry } from '../auth/clients.js'
+import { CallbackDeliverer } from '../callbacks/deliverer.js'
+import { MemoryCallbackQueue, type MemoryCallbackQueueOptions } from '../callbacks/memory-queue.js'
+import type { CallbackQueue } from '../callbacks/queue.js'
+import { OutboxRelay } from '../callbacks/relay.js'
+import type { BrokerConfig } from '../config/types.js'
+import { BoxWaiters } from '../mailbox/box-waiters.js'
+import { systemClock, type Clock } from '../mailbox/clock.js'
+import { MemoryMailboxStore } from '../mailbox/memory-store.js'
+import type { MailboxStore } from '../mailbox/store.js'
+import { Sweeper } from '../mailbox/sweeper.js'
+import { buildApp, type BuildAppOptions } from './app.js'
+import type { BrokerContext } from './context.js'
+
+export interface BrokerOptions {
+  clock?: Clock
+  logger?: Logger
+  /** PEM certificates callback targets may present besides the system CAs (the broker's own self-signed one). */
+  extraCa?: string[]
+  /** Server options for Fastify (https, timeouts) from start.ts. */
+  server?: BuildAppOptions['server']
+  /** Hooks on the in-process callback queue (tests, metrics). */
+  queueHooks?: Pick<MemoryCallbackQueueOptions, 'onAttempt' | 'onSettled'>
+  /** Which background loops run: `all` (default), `api` (HTTP only) or `worker` (sweeper, relay, delivery). */
+  role?: 'all' | 'api' | 'worker'
+}
+
+export interface Broker {
+  app: FastifyInstance
+  context: BrokerContext
+  sweeper: Sweeper
+  relay: OutboxRelay
+  /** Starts the background loops (the HTTP app is the caller's to listen). */
+  start (): void
+  /** Stops in reverse order of start: loops, HTTP app, queue, store. */
+  close (): Promise<void>
+}
+
+/** Builds a broker on `config`. Nothing listens and no loop runs until `start()` / `app.listen()`. */
+export async function createBroker (config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
+  const logger = options.logger
+  const clock = options.clock ?? systemClock
+  const clients = new ClientRegistry(config.allowedClients)
+  const store = await createStore(config, logger)
+  const deliverer = new CallbackDeliverer({
+    clients,
+    config: config.broker.callbacks,
+    logger: (logger ?? pino({ level: 'silent' })).child({ component: 'callbacks' }),
+    ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa })
+  })
+  const queue: CallbackQueue = new MemoryCallbackQueue({
+    deliverer,
+    config: config.broker.callbacks,
+    ...(logger === undefined ? {} : { logger: logger.child({ component: 'callback-queue' }) }),
+    ...options.queueHooks
+  })
+  const waiters = new BoxWaiters(store)
+  const context: BrokerContext = { config, store, queue, clients, clock, waiters, draining: false }
+  const app = await buildApp(context, { ...(logger === undefined ? {} : { logger }), ...(options.server === undefined ? {} : { server: options.server }) })
+  const sweeper = new Sweeper(store, clock, config.broker.sweepIntervalMs, logger?.child({ component: 'sweeper' }))
+  const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }))
+  const role = options.role ?? 'all'
+
+  return {
+    app,
+    context,
+    sweeper,
+    relay,
+    start () {
+      if (role === 'api') return
+      sweeper.start()
+      relay.start()
+    },
+    async close () {
+      context.draining = true
+      waiters.close()
+      await app.close()
+      await sweeper.stop()
+      await relay.stop()
+      await relay.drain()
+      await queue.close()
+      await deliverer.close()
+      await store.close()
+    }
+  }
+}
+
+async function createStore (config: BrokerConfig, _logger?: Logger): Promise<MailboxStore> {
+  if (config.broker.store === 'memory') return new MemoryMailboxStore()
+  throw new Error(`store "${config.broker.store}" is not available in this build`)
+}

@@ -1,0 +1,153 @@
+// The device side: list a box (long-poll), read a message, answer it once (protocol.md section 6).
+import type { FastifyInstance } from 'fastify'
+import { messageLocation } from '../../mailbox/links.js'
+import type { BoxMessage } from '../../mailbox/types.js'
+import {
+  HERMOD_BOX_NOT_FOUND, HERMOD_INVALID_REQUEST, HERMOD_MESSAGE_DECIDED, HERMOD_MESSAGE_NOT_FOUND,
+  HERMOD_MESSAGE_TIMED_OUT
+} from '../errors.js'
+import { errorResponses } from './schemas.js'
+
+/** Box and message ids are UUIDs; anything else cannot exist, so it is a 404 without a store call. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const tags = ['device']
+
+export async function deviceRoutes (app: FastifyInstance): Promise<void> {
+  const { config, store, clock, waiters } = app.broker
+  const maxWait = config.broker.maxLongPollSeconds
+
+  const boxParams = { type: 'object', properties: { bid: { type: 'string' } } }
+  const messageParams = { type: 'object', properties: { bid: { type: 'string' }, mid: { type: 'string' } } }
+
+  app.get<{ Params: { bid: string }, Querystring: { token?: string, wait?: string } }>('/ms/:bid', {
+    schema: {
+      summary: 'List a box\'s pending messages, oldest first; with `wait`, hold an empty box until a message arrives',
+      tags,
+      params: boxParams,
+      querystring: {
+        type: 'object',
+        properties: {
+          token: { type: 'string', description: 'The box token from the command\'s `uri` (or header X-Hermod-Token)' },
+          wait: { type: 'string', pattern: '^[0-9]{1,3}$', description: `Seconds to hold an empty box (0..${maxWait})` }
+        }
+      },
+      headers: { type: 'object', properties: { 'x-hermod-token': { type: 'string' } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            bid: { type: 'string' },
+            messages: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  mid: { type: 'string' },
+                  commandType: { type: 'string' },
+                  location: { type: 'string' },
+                  createdAt: { type: 'string', format: 'date-time' },
+                  timeoutAt: { type: 'string', format: 'date-time' }
+                }
+              }
+            }
+          }
+        },
+        ...errorResponses(400, 404, 503)
+      }
+    }
+  }, async (request) => {
+    const { bid } = request.params
+    const header = request.headers['x-hermod-token']
+    const token = request.query.token ?? (typeof header === 'string' ? header : undefined)
+    const wait = request.query.wait === undefined ? 0 : Number(request.query.wait)
+    if (wait > maxWait) throw new HERMOD_INVALID_REQUEST(`wait must be between 0 and ${maxWait} seconds`)
+    if (!UUID.test(bid) || token === undefined || token.length > 64) throw new HERMOD_BOX_NOT_FOUND()
+    const until = Date.now() + wait * 1000
+    let messages = await store.listBox(bid, token, clock.now())
+    if (messages === null) throw new HERMOD_BOX_NOT_FOUND()
+    if (messages.length === 0 && wait > 0) {
+      const gone = new AbortController()
+      const onClose = (): void => gone.abort()
+      request.raw.once('close', onClose)
+      try {
+        while (messages !== null && messages.length === 0 && !gone.signal.aborted && !app.broker.draining) {
+          const left = until - Date.now()
+          if (left <= 0) break
+          await waiters.wait(bid, left, gone.signal)
+          messages = await store.listBox(bid, token, clock.now())
+        }
+      } finally {
+        request.raw.off('close', onClose)
+      }
+      if (messages === null) throw new HERMOD_BOX_NOT_FOUND()
+    }
+    return { bid, messages: messages.map((m: BoxMessage) => listed(bid, m)) }
+  })
+
+  function listed (bid: string, m: BoxMessage): object {
+    return {
+      mid: m.mid,
+      commandType: m.type.toUpperCase(),
+      location: messageLocation(config.publicUrl, bid, m.mid),
+      createdAt: new Date(m.createdAt).toISOString(),
+      timeoutAt: new Date(m.timeoutAt).toISOString()
+    }
+  }
+
+  app.get<{ Params: { bid: string, mid: string } }>('/ms/:bid/:mid', {
+    schema: {
+      summary: 'Read a message: its header and the command payload, untouched. 410 after the timeout, 409 once decided',
+      tags,
+      params: messageParams,
+      response: { 200: { type: 'object', additionalProperties: true, description: '{ bid, mid, commandType, header: { lifespan, timeout, externalId, createdAt, timeoutAt }, command: { <x>Command: ... } }' }, ...errorResponses(404, 409, 410, 503) }
+    }
+  }, async (request, reply) => {
+    const { bid, mid } = request.params
+    const result = UUID.test(bid) && UUID.test(mid) ? await store.readMessage(bid, mid, clock.now()) : { kind: 'not-found' as const }
+    switch (result.kind) {
+      case 'not-found': throw new HERMOD_MESSAGE_NOT_FOUND()
+      case 'timed-out': throw new HERMOD_MESSAGE_TIMED_OUT()
+      case 'decided': throw new HERMOD_MESSAGE_DECIDED(result.state)
+    }
+    const m = result.message
+    const header = JSON.stringify({
+      lifespan: m.lifespanSeconds,
+      timeout: m.timeoutSeconds,
+      externalId: m.externalId,
+      createdAt: new Date(m.createdAt).toISOString(),
+      timeoutAt: new Date(m.timeoutAt).toISOString()
+    })
+    // The payload is spliced in as stored: the device gets the server system's JSON untouched.
+    return reply.type('application/json; charset=utf-8').serializer((s: string) => s)
+      .send(`{"bid":"${m.bid}","mid":"${m.mid}","commandType":"${m.type.toUpperCase()}","header":${header},"command":${m.payload}}`)
+  })
+
+  app.post<{ Params: { bid: string, mid: string }, Body: { status: 'OK' | 'REJECTED', response?: unknown } }>('/ms/:bid/:mid', {
+    config: { validationCode: 'HERMOD_INVALID_ANSWER' },
+    schema: {
+      summary: 'Answer a message, once, while its command is in progress and before its timeout',
+      tags,
+      params: messageParams,
+      body: {
+        type: 'object',
+        required: ['status'],
+        properties: {
+          status: { type: 'string', enum: ['OK', 'REJECTED'] },
+          response: { description: 'What the device produced (JWS, PKCS#7, CSR, ...): stored and forwarded untouched' }
+        }
+      },
+      response: { 200: { type: 'object', properties: { state: { type: 'string', enum: ['COMPLETED', 'REJECTED'] } } }, ...errorResponses(400, 404, 409, 410, 413, 415, 503) }
+    }
+  }, async (request) => {
+    const { bid, mid } = request.params
+    const answer = { status: request.body.status, response: JSON.stringify(request.body.response ?? null) }
+    const result = UUID.test(bid) && UUID.test(mid) ? await store.answer(bid, mid, answer, clock.now()) : { kind: 'not-found' as const }
+    switch (result.kind) {
+      case 'not-found': throw new HERMOD_MESSAGE_NOT_FOUND()
+      case 'timed-out': throw new HERMOD_MESSAGE_TIMED_OUT()
+      case 'decided': throw new HERMOD_MESSAGE_DECIDED(result.state)
+    }
+    request.log.info({ bid, mid, state: result.state }, 'message answered')
+    return { state: result.state }
+  })
+}
