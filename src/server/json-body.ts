@@ -5,12 +5,38 @@ import { HERMOD_INVALID_JSON } from './errors.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** Deepest nesting of objects and arrays a body may have; deeper is refused before it can exhaust a stack. */
+export const MAX_JSON_DEPTH = 64
+
+/** The deepest nesting of `[` / `{` in a JSON text, outside strings; stops counting past `limit`. */
+export function jsonDepth (text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) {
+      inString = true
+    } else if (c === 123 || c === 91) {
+      if (++depth > max && (max = depth) > limit) return max
+    } else if (c === 125 || c === 93) {
+      depth--
+    }
+  }
+  return max
+}
+
 /**
  * Replaces Fastify's JSON parser for `application/json` and `application/*+json`: invalid UTF-8
- * and `__proto__` / `constructor.prototype` keys are 400s (R23, R24); an empty body is `undefined`.
+ * nesting deeper than MAX_JSON_DEPTH and `__proto__` / `constructor.prototype` keys are 400s
+ * (R23, R24); an empty body is `undefined`; other content types are 415.
  */
 export function registerJsonBodyParser (app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json')
+  // Only JSON is accepted: Fastify's text/plain parser would hand a string to the routes.
+  app.removeContentTypeParser(['application/json', 'text/plain'])
   const parse = (_req: unknown, body: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
     if (body.length === 0) return done(null, undefined)
     let text: string
@@ -19,12 +45,13 @@ export function registerJsonBodyParser (app: FastifyInstance): void {
     } catch {
       return done(new HERMOD_INVALID_JSON('it is not valid UTF-8'))
     }
+    if (jsonDepth(text) > MAX_JSON_DEPTH) return done(new HERMOD_INVALID_JSON(`it nests deeper than ${MAX_JSON_DEPTH} levels`))
     try {
       done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
     } catch (err) {
       const reason = err instanceof SyntaxError && /prototype|__proto__|constructor/i.test(err.message)
         ? 'it sets __proto__ or constructor.prototype'
-        : err instanceof RangeError ? 'it is nested too deeply' : 'it does not parse'
+        : 'it does not parse'
       done(new HERMOD_INVALID_JSON(reason))
     }
   }

@@ -111,7 +111,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   }, async (request) => {
     const { commandId } = request.params
     const command = COMMAND_ID.test(commandId) ? await store.getCommand(request.client!.group, commandId, clock.now()) : null
-    if (command === null) throw new HERMOD_COMMAND_NOT_FOUND(commandId.slice(0, 64))
+    if (command === null) throw new HERMOD_COMMAND_NOT_FOUND()
     return statusOf(command)
   })
 
@@ -124,7 +124,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   }, async (request) => {
     const { commandId } = request.params
     const result = COMMAND_ID.test(commandId) ? await store.cancel(request.client!.group, commandId, clock.now()) : { kind: 'not-found' as const }
-    if (result.kind === 'not-found') throw new HERMOD_COMMAND_NOT_FOUND(commandId.slice(0, 64))
+    if (result.kind === 'not-found') throw new HERMOD_COMMAND_NOT_FOUND()
     if (result.kind === 'decided' && result.command.state !== 'CANCELLED') throw new HERMOD_COMMAND_FINISHED(commandId, result.command.state)
     if (result.kind === 'ok') request.log.info({ commandId, clientId: request.client!.clientId }, 'command cancelled')
     return statusOf(result.command)
