@@ -1,5 +1,5 @@
 // End to end on the embedded store: post, answer or time out, and count callbacks at a real receiver (R7, R16).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Webhook } from 'standardwebhooks'
 import { createBroker } from '../../src/server/broker.js'
 import { apiKeyHeader } from '../../src/auth/api-key.js'
@@ -8,7 +8,7 @@ import { KEYS, testClients, testConfig } from '../helpers/config.js'
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: Test) {
   const receiver = await startReceiver((_req, res) => { res.writeHead(204).end() })
   t.teardown(() => receiver.close())
   const clients = testClients(`${receiver.url}/prime_explorer/ws/hermod`).map((c) => c.clientId === 'prime' ? { ...c, callbackSecret: SECRET, callbackBasicAuth: 'hermod:s3cret-pass' } : c)

@@ -94,8 +94,8 @@ t.test('R23: bodies cannot set id, state, group or client; prototype keys are re
 
 t.test('R24: hostile bodies get a 4xx and the broker keeps serving', async (t) => {
   const { post, broker, key } = await buildTestBroker(t)
-  const send = (payload: string | Buffer, contentType = 'application/json'): ReturnType<typeof broker.app.inject> =>
-    broker.app.inject({ method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': key('prime'), 'content-type': contentType }, payload })
+  const send = async (payload: string | Buffer, contentType = 'application/json'): Promise<{ statusCode: number, body: string, json: () => any }> =>
+    await broker.app.inject({ method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': key('prime'), 'content-type': contentType }, payload })
   const cases: Array<[string, string | Buffer, string, number, string]> = [
     ['over the body limit', JSON.stringify({ signCommand: { data: 'x'.repeat(1_100_000) } }), 'application/json', 413, 'HERMOD_PAYLOAD_TOO_LARGE'],
     ['deeply nested arrays', `{"signCommand":${'['.repeat(500_000)}${']'.repeat(500_000)}}`, 'application/json', 400, 'HERMOD_INVALID_JSON'],

@@ -1,0 +1,93 @@
+// generateclient, health, OpenAPI and the dev sink over HTTP.
+import t from 'tap'
+import { parse } from 'yaml'
+import { authenticateApiKey } from '../../src/auth/api-key.js'
+import { ClientRegistry } from '../../src/auth/clients.js'
+import { buildTestBroker } from '../helpers/broker.js'
+import { testConfig } from '../helpers/config.js'
+
+t.test('generateclient: a YAML entry with a fresh 64-hex key, and its X-Api-Key, for loopback callers', async (t) => {
+  const { broker } = await buildTestBroker(t)
+  const res = await broker.app.inject({ url: '/hermod/rest/util/generateclient/prime2' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/plain/)
+  const lines = res.body.split('\n')
+  t.match(lines[0], /^# X-Api-Key: [A-Za-z0-9+/]+=*$/)
+  const entries = parse(res.body) as Array<Record<string, string>>
+  t.equal(entries.length, 1)
+  const entry = entries[0]!
+  t.equal(entry['client-id'], 'prime2')
+  t.match(entry.key, /^[0-9a-f]{64}$/)
+  t.equal(entry.group, 'prime2')
+  t.match(entry['callback-url'], /^https:\/\//)
+  t.match(res.body, /^# {2}callback-basic-auth: /m, 'callback-basic-auth is offered, commented')
+  const registry = new ClientRegistry([{ clientId: 'prime2', key: entry.key!, group: 'prime2', callbackMode: 'append' }])
+  t.equal(authenticateApiKey(lines[0]!.slice('# X-Api-Key: '.length), registry)?.clientId, 'prime2', 'the printed X-Api-Key authenticates')
+  const again = await broker.app.inject({ url: '/hermod/rest/util/generateclient/prime2?group=acme' })
+  t.not(parse(again.body)[0].key, entry.key, 'a fresh key every time')
+  t.equal(parse(again.body)[0].group, 'acme')
+  const remote = await broker.app.inject({ url: '/hermod/rest/util/generateclient/prime2', remoteAddress: '192.0.2.10' })
+  t.equal(remote.statusCode, 403)
+  t.equal(remote.json().code, 'HERMOD_FORBIDDEN')
+  const forwarded = await broker.app.inject({ url: '/hermod/rest/util/generateclient/prime2', remoteAddress: '192.0.2.10', headers: { 'x-forwarded-for': '127.0.0.1' } })
+  t.equal(forwarded.statusCode, 403, 'a forwarded header does not make a caller local')
+  const bad = await broker.app.inject({ url: '/hermod/rest/util/generateclient/bad%20id%3A' })
+  t.equal(bad.statusCode, 400)
+})
+
+t.test('generateclient can be opened to remote callers', async (t) => {
+  const { broker } = await buildTestBroker(t, testConfig({ broker: { generateClientOpen: true } }))
+  const remote = await broker.app.inject({ url: '/hermod/rest/util/generateclient/hag2', remoteAddress: '192.0.2.10' })
+  t.equal(remote.statusCode, 200)
+})
+
+t.test('actuator health, liveness and readiness', async (t) => {
+  const { broker } = await buildTestBroker(t)
+  const health = await broker.app.inject({ url: '/hermod/actuator/health' })
+  t.equal(health.statusCode, 200)
+  t.match(health.json(), { status: 'UP', components: { store: { status: 'UP', details: { driver: 'memory' } }, callbacks: { status: 'UP' } } })
+  t.same((await broker.app.inject({ url: '/hermod/actuator/health/liveness' })).json(), { status: 'UP' })
+  t.equal((await broker.app.inject({ url: '/hermod/actuator/health/readiness' })).json().status, 'UP')
+  broker.context.draining = true
+  const draining = await broker.app.inject({ url: '/hermod/actuator/health/readiness' })
+  t.equal(draining.statusCode, 503, 'readiness goes DOWN while shutting down')
+  broker.context.draining = false
+})
+
+t.test('readiness is DOWN when the store does not answer', async (t) => {
+  const { broker } = await buildTestBroker(t)
+  broker.context.store.ping = async () => { throw new Error('down') }
+  const res = await broker.app.inject({ url: '/hermod/actuator/health/readiness' })
+  t.equal(res.statusCode, 503)
+  t.match(res.json(), { status: 'DOWN', components: { store: { status: 'DOWN' } } })
+})
+
+t.test('the OpenAPI document describes every route and Swagger UI serves it', async (t) => {
+  const { broker } = await buildTestBroker(t)
+  const res = await broker.app.inject({ url: '/hermod/v3/api-docs' })
+  t.equal(res.statusCode, 200)
+  const doc = res.json()
+  t.equal(doc.openapi, '3.0.3')
+  for (const path of ['/hermod/rest/command/{type}', '/hermod/rest/command/{commandId}', '/hermod/rest/ms/{bid}', '/hermod/rest/ms/{bid}/{mid}', '/hermod/rest/util/generateclient/{clientId}', '/hermod/actuator/health']) {
+    t.ok(doc.paths[path], `documents ${path}`)
+  }
+  t.same(Object.keys(doc.paths['/hermod/rest/command/{commandId}']).sort(), ['delete', 'get'])
+  t.same(doc.paths['/hermod/rest/command/{type}'].post.security, [{ apiKey: [] }])
+  t.equal(doc.components.securitySchemes.apiKey.name, 'X-Api-Key')
+  t.ok(doc.components.schemas.HermodError, 'the error schema is a component')
+  const ui = await broker.app.inject({ url: '/hermod/swagger-ui/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.body, /swagger/i)
+})
+
+t.test('the dev sink keeps the callbacks the broker sends to itself, for loopback callers', async (t) => {
+  const { broker } = await buildTestBroker(t, testConfig({ broker: { devSink: true } }))
+  const post = await broker.app.inject({ method: 'POST', url: '/hermod/dev/callback/sign', headers: { 'webhook-id': 'cmd_1_completed_x' }, payload: { commandId: '1', state: 'COMPLETED' } })
+  t.equal(post.statusCode, 200)
+  const list = await broker.app.inject({ url: '/hermod/dev/callbacks' })
+  t.match(list.json().callbacks, [{ path: '/hermod/dev/callback/sign', webhookId: 'cmd_1_completed_x', body: { commandId: '1' } }])
+  const remote = await broker.app.inject({ url: '/hermod/dev/callbacks', remoteAddress: '192.0.2.10' })
+  t.equal(remote.statusCode, 403)
+  const { broker: off } = await buildTestBroker(t)
+  t.equal((await off.app.inject({ url: '/hermod/dev/callbacks' })).statusCode, 404, 'off unless configured')
+})
