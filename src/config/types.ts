@@ -96,8 +96,8 @@ export interface BrokerSettings {
   /** Keep the callbacks the broker sends to itself (the dev sink at {context-path}/dev/callbacks). */
   devSink: boolean
   log: { level: string, pretty: 'auto' | boolean }
-  /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy). */
-  trustProxy: boolean | string
+  /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
+  trustProxy: boolean | number | string
 }
 
 export interface BrokerConfig {

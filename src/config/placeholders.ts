@@ -1,0 +1,76 @@
+// Spring placeholders in configured values: `${NAME}`, `${NAME:default}`, nested defaults, `\${` for a literal.
+
+/** The value with every placeholder replaced, or the names that had neither a value nor a default. */
+export type PlaceholderResult = { value: string, missing?: undefined } | { value?: undefined, missing: string[] }
+
+/**
+ * Replaces `${NAME}` and `${NAME:default}` from the environment. The default may be empty or hold another
+ * placeholder (`${A:${B:x}}`); only the first `:` separates name and default, so `${URL:http://h:80}` works.
+ * NAME is looked up as written, then in Spring's environment form (`key.store-pw` -> `KEY_STORE_PW`).
+ * Resolved values are not scanned again. `\${` stands for a literal `${`; an unclosed `${` is kept as written.
+ */
+export function resolvePlaceholders (text: string, env: NodeJS.ProcessEnv): PlaceholderResult {
+  if (!text.includes('${')) return { value: text }
+  const missing: string[] = []
+  const value = substitute(text, env, missing)
+  return missing.length > 0 ? { missing } : { value }
+}
+
+function substitute (text: string, env: NodeJS.ProcessEnv, missing: string[]): string {
+  let out = ''
+  let i = 0
+  while (i < text.length) {
+    if (text.startsWith('\\${', i)) {
+      out += '${'
+      i += 3
+      continue
+    }
+    if (!text.startsWith('${', i)) {
+      out += text[i]
+      i++
+      continue
+    }
+    const end = closingBrace(text, i + 2)
+    if (end === -1) {
+      out += text.slice(i)
+      break
+    }
+    out += resolveOne(text.slice(i + 2, end), env, missing)
+    i = end + 1
+  }
+  return out
+}
+
+function resolveOne (inner: string, env: NodeJS.ProcessEnv, missing: string[]): string {
+  const colon = inner.indexOf(':')
+  const name = (colon === -1 ? inner : inner.slice(0, colon)).trim()
+  const found = lookup(name, env)
+  if (found !== undefined) return found
+  if (colon !== -1) return substitute(inner.slice(colon + 1), env, missing)
+  missing.push(name)
+  return ''
+}
+
+function lookup (name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const underscored = name.replace(/[.-]/g, '_')
+  for (const candidate of [name, underscored, name.toUpperCase(), underscored.toUpperCase()]) {
+    const value = env[candidate]
+    if (value !== undefined) return value
+  }
+  return undefined
+}
+
+/** Index of the `}` closing the placeholder whose body starts at `from`, skipping nested `${...}`; -1 if none. */
+function closingBrace (text: string, from: number): number {
+  let depth = 0
+  for (let i = from; i < text.length; i++) {
+    if (text.startsWith('${', i)) {
+      depth++
+      i++
+    } else if (text[i] === '}') {
+      if (depth === 0) return i
+      depth--
+    }
+  }
+  return -1
+}

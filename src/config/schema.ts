@@ -1,0 +1,163 @@
+// The JSON schema of application.yml in canonical (kebab-case) names: every key the broker reads, its type, range and default.
+
+/** The subset of JSON schema this project writes; enough for binding, coercion and ajv. */
+export interface SchemaNode {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | Array<'string' | 'integer' | 'boolean'>
+  properties?: Record<string, SchemaNode>
+  items?: SchemaNode
+  /** `false` makes a section strict: unknown keys are problems, not ignored. */
+  additionalProperties?: boolean
+  required?: string[]
+  dependencies?: Record<string, string[]>
+  enum?: Array<string | boolean>
+  default?: unknown
+  minimum?: number
+  maximum?: number
+  minLength?: number
+  description?: string
+}
+
+const integer = (defaultValue: number, minimum: number, maximum?: number): SchemaNode =>
+  maximum === undefined
+    ? { type: 'integer', minimum, default: defaultValue }
+    : { type: 'integer', minimum, maximum, default: defaultValue }
+const flag = (defaultValue: boolean): SchemaNode => ({ type: 'boolean', default: defaultValue })
+const text: SchemaNode = { type: 'string' }
+const nonEmptyText: SchemaNode = { type: 'string', minLength: 1 }
+
+/** One entry of `allowed-clients` (Hermod's keys plus our `callback-mode` and `callback-secret`). */
+const clientSchema: SchemaNode = {
+  type: 'object',
+  required: ['client-id', 'key', 'group'],
+  properties: {
+    'client-id': nonEmptyText,
+    key: nonEmptyText,
+    group: nonEmptyText,
+    'callback-url': text,
+    'callback-basic-auth': text,
+    'callback-mode': { type: 'string', enum: ['append', 'exact'], default: 'append' },
+    'callback-secret': text,
+    'content-provider-url': text
+  }
+}
+
+/** Our own section: strict at every level except the free-form `redis.options`. */
+const brokerSchema: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    store: { type: 'string', enum: ['memory', 'redis'], default: 'memory' },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', default: 'redis://127.0.0.1:6379' },
+        prefix: { type: 'string', minLength: 1, default: 'hermod' },
+        options: { type: 'object', default: {}, description: 'passed to ioredis unchanged' }
+      }
+    },
+    commands: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        'default-timeout': integer(300, 1),
+        'default-lifespan': integer(300, 1),
+        'max-timeout': integer(86400, 1),
+        'max-lifespan': integer(86400, 1),
+        'max-destinations': integer(16, 1, 1000),
+        'body-limit': integer(1048576, 1024, 268435456)
+      }
+    },
+    'sweep-interval-ms': integer(200, 10, 60000),
+    'purge-grace-ms': integer(3600000, 0),
+    'max-long-poll-seconds': integer(60, 0, 3600),
+    callbacks: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        'timeout-ms': integer(15000, 100, 3600000),
+        attempts: integer(12, 1, 1000),
+        'backoff-base-ms': integer(1000, 0),
+        'backoff-max-ms': integer(300000, 0),
+        'retry-after-max-ms': integer(600000, 0),
+        concurrency: integer(64, 1, 100000),
+        'per-client-concurrency': integer(8, 1, 100000),
+        'trust-store': text,
+        'trust-store-password': text,
+        'insecure-skip-verify': flag(false),
+        'dead-letter-max': integer(10000, 0)
+      }
+    },
+    'generate-client-open': flag(false),
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      dependencies: { username: ['password'], password: ['username'] },
+      properties: { username: nonEmptyText, password: nonEmptyText }
+    },
+    'dev-sink': flag(false),
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+        pretty: { type: ['string', 'boolean'], enum: ['auto', true, false], default: 'auto' }
+      }
+    },
+    'trust-proxy': { type: ['boolean', 'integer', 'string'], default: false }
+  }
+}
+
+/**
+ * The whole file. Hermod's sections are lenient (unknown keys are ignored with a notice, as Spring does);
+ * `broker` is strict. Defaults that depend on other values (context-path, fqdn, public-url) are applied later.
+ */
+export const configSchema: SchemaNode = {
+  type: 'object',
+  properties: {
+    server: {
+      type: 'object',
+      default: {},
+      properties: {
+        port: integer(20400, 0, 65535),
+        address: { type: 'string', default: '::' },
+        servlet: { type: 'object', default: {}, properties: { 'context-path': text } },
+        /** Spring Boot 1.x spelling, still found in older Hermod configs. */
+        'context-path': text,
+        ssl: {
+          type: 'object',
+          default: {},
+          properties: {
+            enabled: flag(true),
+            'key-store': text,
+            'key-store-password': text,
+            'key-store-type': text,
+            certificate: text,
+            'certificate-private-key': text,
+            'client-auth': { type: 'string', enum: ['none', 'want', 'need'], default: 'none' },
+            'trust-certificate': text
+          }
+        }
+      }
+    },
+    'uri-base': { type: 'string', default: '/rest' },
+    'public-url': text,
+    fqdn: text,
+    'allowed-clients': { type: 'array', default: [], items: clientSchema },
+    broker: brokerSchema
+  }
+}
+
+/** Hermod also reads these keys from a `hermod:` section; we bind them to the top level. */
+export const hermodSectionName = 'hermod'
+export const hermodSectionSchema: SchemaNode = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['allowed-clients', 'public-url', 'uri-base', 'fqdn'].map(key => [key, configSchema.properties?.[key] ?? text])
+  )
+}
