@@ -4,7 +4,7 @@ import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.j
 import { ConfigError, loadConfig } from '../config/load.js'
 import { createLogger } from '../server/logger.js'
 import { startBroker } from '../server/start.js'
-import { VERSION } from '../server/version.js'
+import { VERSION } from '../version.js'
 import { runDlq } from './dlq.js'
 
 const HELP = `hermod-broker ${VERSION}: a Hermod-compatible messaging broker

@@ -13,7 +13,7 @@ import { deviceRoutes } from './routes/device-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
-import { VERSION } from './version.js'
+import { VERSION } from '../version.js'
 
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */

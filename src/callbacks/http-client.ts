@@ -1,0 +1,138 @@
+// The HTTP side of a callback attempt: one undici Agent, a total time budget, never a redirect.
+import { rootCertificates } from 'node:tls'
+import { Agent } from 'undici'
+import { classifyStatus, type AttemptOutcome } from './policy.js'
+import type { CallbackRequest } from './request.js'
+
+export type { AttemptOutcome } from './policy.js'
+
+/** How the shared HTTP client connects, trusts and times out. */
+export interface CallbackHttpClientOptions {
+  /** One attempt's total budget (connect, headers and body), ms. */
+  timeoutMs: number
+  /** Longest `Retry-After` honoured, ms. */
+  retryAfterMaxMs: number
+  /** Connections kept per origin (keep-alive); requests beyond it wait in the pool. */
+  connectionsPerOrigin: number
+  /** Extra trusted CAs (PEM), added to Node's bundled roots. */
+  extraCa?: readonly string[]
+  /** Turn TLS verification off (the caller logs the warning). */
+  insecureSkipVerify?: boolean
+  /** Clock for HTTP-date Retry-After values. */
+  now?: () => number
+}
+
+/** Bytes of a response body read (and dropped) before the connection is cut instead. */
+const MAX_DRAINED_BYTES = 64 * 1024
+
+const TLS_ERROR = /CERT|SELF_SIGNED|SSL|TLS|UNABLE_TO_(GET|VERIFY)|ALTNAME/
+
+class AttemptTimeout extends Error {}
+
+/** A short reason for a failed connection or stream, without the request's URL or headers. */
+export function errorReason (err: unknown): string {
+  const error = err as { code?: unknown, message?: unknown, cause?: unknown } | undefined
+  const code = typeof error?.code === 'string' ? error.code : undefined
+  const message = typeof error?.message === 'string' ? error.message.replace(/\s+/g, ' ').slice(0, 160) : ''
+  if (code === undefined) {
+    if (error?.cause !== undefined && error.cause !== err) return errorReason(error.cause)
+    return message === '' ? 'request failed' : message
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect timeout'
+  if (TLS_ERROR.test(code)) return message === '' ? `TLS ${code}` : `TLS ${code}: ${message}`
+  if (message === '') return code
+  return message.includes(code) ? message : `${code}: ${message}`
+}
+
+/** Sends callback requests and classifies what came back. Share one per process. */
+export class CallbackHttpClient {
+  private readonly agent: Agent
+  private readonly timeoutMs: number
+  private readonly retryAfterMaxMs: number
+  private readonly now: () => number
+
+  constructor (options: CallbackHttpClientOptions) {
+    this.timeoutMs = options.timeoutMs
+    this.retryAfterMaxMs = options.retryAfterMaxMs
+    this.now = options.now ?? Date.now
+    const extraCa = options.extraCa ?? []
+    this.agent = new Agent({
+      connections: Math.max(1, options.connectionsPerOrigin),
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: {
+        timeout: Math.min(options.timeoutMs, 10_000),
+        rejectUnauthorized: options.insecureSkipVerify !== true,
+        // Setting `ca` replaces Node's default store, so the bundled roots go along; left unset,
+        // Node's defaults (NODE_EXTRA_CA_CERTS included) apply.
+        ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {})
+      }
+    })
+  }
+
+  /**
+   * Posts the request once. Resolves (never rejects) with the classified outcome: a target that does
+   * not finish its answer within timeoutMs, headers and body together, is a `retry` with reason `timeout`.
+   */
+  async send (request: CallbackRequest): Promise<AttemptOutcome> {
+    let url: URL
+    try {
+      url = new URL(request.url)
+    } catch {
+      return { kind: 'give-up', reason: 'invalid callback URL' }
+    }
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new AttemptTimeout()), this.timeoutMs)
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: controller.signal
+      })
+      let drained = 0
+      for await (const chunk of response.body) {
+        drained += (chunk as Buffer).length
+        if (drained > MAX_DRAINED_BYTES) {
+          response.body.destroy()
+          break
+        }
+      }
+      const retryAfter = response.headers['retry-after']
+      return classifyStatus(
+        response.statusCode,
+        Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        this.now(),
+        this.retryAfterMaxMs
+      )
+    } catch (err) {
+      if (controller.signal.aborted || isTimeout(err)) {
+        return { kind: 'retry', reason: `timeout after ${this.timeoutMs} ms` }
+      }
+      return { kind: 'retry', reason: errorReason(err) }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Closes idle connections and waits for requests in flight, at most `graceMs`, then cuts them. */
+  async close (graceMs = 1_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const closed = this.agent.close()
+    const late = new Promise<'late'>(resolve => { timer = setTimeout(() => resolve('late'), graceMs) })
+    try {
+      if (await Promise.race([closed.then(() => 'closed' as const), late]) === 'late') await this.agent.destroy()
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function isTimeout (err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return err instanceof AttemptTimeout || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+}
