@@ -1,5 +1,6 @@
 // The process: load TLS, build the broker, listen, run the loops, reload clients on SIGHUP, shut down gracefully.
 import closeWithGrace from 'close-with-grace'
+import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { describeConfig, loadConfig } from '../config/load.js'
 import type { BrokerConfig } from '../config/types.js'
@@ -34,19 +35,21 @@ export async function startBroker (config: BrokerConfig, options: StartOptions):
       keepAliveTimeout: 72_000
     }
   })
-  await broker.app.listen({ port: config.server.port, host: config.server.address })
+  await broker.app.listen({ port: config.server.port, host: config.server.address, listenTextResolver: (address) => `socket bound at ${address}` })
   broker.start()
   const scheme = tls === null ? 'http' : 'https'
+  const port = (broker.app.server.address() as AddressInfo).port
   logger.info({
-    url: `${scheme}://localhost:${config.server.port}${config.server.contextPath}${config.uriBase}`,
+    url: `${scheme}://localhost:${port}${config.server.contextPath}${config.uriBase}`,
+    port,
     publicUrl: config.publicUrl,
     store: config.broker.store,
     clients: config.allowedClients.length,
-    docs: `${scheme}://localhost:${config.server.port}${config.server.contextPath}/swagger-ui`
+    docs: `${scheme}://localhost:${port}${config.server.contextPath}/swagger-ui`
   }, 'hermod-broker listening')
 
   if (options.handleSignals === true) {
-    closeWithGrace({ delay: 20_000, logger }, async ({ signal, err }) => {
+    closeWithGrace({ delay: 20_000, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err }, 'shutting down after an error')
       else logger.info({ signal }, 'shutting down')
       await broker.close()
