@@ -1,6 +1,7 @@
 // The outbox relay: moves terminal events from the store's outbox into the callback queue, idempotently.
 import type { Logger } from 'pino'
 import type { MailboxStore } from '../mailbox/store.js'
+import type { CallbackEvent } from '../mailbox/types.js'
 import type { CallbackQueue } from './queue.js'
 
 const BATCH = 500
@@ -21,7 +22,9 @@ export class OutboxRelay {
     private readonly store: MailboxStore,
     private readonly queue: CallbackQueue,
     private readonly pollMs: number,
-    private readonly logger?: Logger
+    private readonly logger?: Logger,
+    /** Called with every batch once it is queued (metrics). */
+    private readonly onQueued?: (events: CallbackEvent[]) => void
   ) {}
 
   start (): void {
@@ -65,6 +68,7 @@ export class OutboxRelay {
         if (events.length === 0) break
         await this.queue.enqueue(events)
         await this.store.ackOutbox(events.map((e) => e.id))
+        this.onQueued?.(events)
         moved += events.length
         if (events.length < BATCH) break
       }

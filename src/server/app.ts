@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { BrokerContext } from './context.js'
 import { registerErrorHandling } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
+import { registerMetrics } from './metrics.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { commandRoutes } from './routes/command-routes.js'
 import { devSinkRoutes } from './routes/dev-sink-routes.js'
@@ -43,6 +44,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
   })
   for (const schema of sharedSchemas) app.addSchema(schema)
+  registerMetrics(app, broker.metrics, config.server.contextPath)
 
   const contextPath = config.server.contextPath
   const prefix = `${contextPath}${config.uriBase}`

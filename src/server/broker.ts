@@ -14,6 +14,7 @@ import type { MailboxStore } from '../mailbox/store.js'
 import { Sweeper } from '../mailbox/sweeper.js'
 import { buildApp, type BuildAppOptions } from './app.js'
 import type { BrokerContext } from './context.js'
+import { BrokerMetrics } from './metrics.js'
 
 export interface BrokerOptions {
   clock?: Clock
@@ -51,17 +52,26 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     logger: (logger ?? pino({ level: 'silent' })).child({ component: 'callbacks' }),
     ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa })
   })
+  let metrics: BrokerMetrics | undefined
+  const hooks = options.queueHooks
   const queue: CallbackQueue = new MemoryCallbackQueue({
     deliverer,
     config: config.broker.callbacks,
     ...(logger === undefined ? {} : { logger: logger.child({ component: 'callback-queue' }) }),
-    ...options.queueHooks
+    onAttempt: (event, report) => {
+      metrics?.callbackAttempts.inc({ outcome: report.result.kind })
+      hooks?.onAttempt?.(event, report)
+    },
+    ...(hooks?.onSettled === undefined ? {} : { onSettled: hooks.onSettled })
   })
   const waiters = new BoxWaiters(store)
-  const context: BrokerContext = { config, store, queue, clients, clock, waiters, draining: false }
+  metrics = new BrokerMetrics(queue, waiters)
+  const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false }
   const app = await buildApp(context, { ...(logger === undefined ? {} : { logger }), ...(options.server === undefined ? {} : { server: options.server }) })
   const sweeper = new Sweeper(store, clock, config.broker.sweepIntervalMs, logger?.child({ component: 'sweeper' }))
-  const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }))
+  const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }), (events) => {
+    for (const event of events) metrics?.finished.inc({ state: event.state })
+  })
   const role = options.role ?? 'all'
 
   return {

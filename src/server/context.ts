@@ -5,6 +5,7 @@ import type { BrokerConfig, ClientConfig } from '../config/types.js'
 import type { BoxWaiters } from '../mailbox/box-waiters.js'
 import type { Clock } from '../mailbox/clock.js'
 import type { MailboxStore } from '../mailbox/store.js'
+import type { BrokerMetrics } from './metrics.js'
 
 export interface BrokerContext {
   config: BrokerConfig
@@ -13,6 +14,7 @@ export interface BrokerContext {
   clients: ClientRegistry
   clock: Clock
   waiters: BoxWaiters
+  metrics: BrokerMetrics
   /** Set while the process shuts down: long polls answer at once, readiness says DOWN. */
   draining: boolean
 }

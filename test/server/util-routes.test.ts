@@ -91,3 +91,18 @@ t.test('the dev sink keeps the callbacks the broker sends to itself, for loopbac
   const { broker: off } = await buildTestBroker(t)
   t.equal((await off.app.inject({ url: '/hermod/dev/callbacks' })).statusCode, 404, 'off unless configured')
 })
+
+t.test('Prometheus metrics count commands and hold no secret', async (t) => {
+  const { broker, post } = await buildTestBroker(t)
+  await post('sign', {})
+  await post('sign', {})
+  await post('ping', {})
+  const res = await broker.app.inject({ url: '/hermod/actuator/prometheus' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /text\/plain/)
+  t.match(res.body, /hermod_commands_accepted_total\{type="sign"\} 2/)
+  t.match(res.body, /hermod_commands_accepted_total\{type="ping"\} 1/)
+  t.match(res.body, /hermod_http_request_duration_seconds_bucket\{le="0.001",route="\/hermod\/rest\/command\/:type",status="2xx"\}/)
+  t.match(res.body, /hermod_process_resident_memory_bytes/)
+  t.notMatch(res.body, /079b6a64|fd04de2f/, 'no key in metrics')
+})

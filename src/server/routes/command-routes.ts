@@ -19,7 +19,7 @@ const security = [{ apiKey: [] }]
 
 /** Registers the command routes; the API-key hook covers exactly this encapsulated scope. */
 export async function commandRoutes (app: FastifyInstance): Promise<void> {
-  const { config, store, clock, clients } = app.broker
+  const { config, store, clock, clients, metrics } = app.broker
   const limits = config.broker.commands
 
   app.addHook('onRequest', async (request) => {
@@ -86,7 +86,10 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
         : { idempotencyKey, fingerprint: createHash('sha256').update(type).update('\n').update(JSON.stringify(body)).digest('base64url') })
     }, clock.now())
     if (replayed) void reply.header('idempotent-replayed', 'true')
-    else request.log.info({ commandId: command.commandId, type, clientId: client.clientId, destinations: to.length }, 'command accepted')
+    else {
+      metrics.accepted.inc({ type })
+      request.log.info({ commandId: command.commandId, type, clientId: client.clientId, destinations: to.length }, 'command accepted')
+    }
     return {
       commandId: command.commandId,
       destinations: destinationsOf(command),

@@ -1,0 +1,50 @@
+// Prometheus metrics (prom-client): one registry per broker, served at {context-path}/actuator/prometheus.
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { CallbackQueue } from '../callbacks/queue.js'
+import type { BoxWaiters } from '../mailbox/box-waiters.js'
+
+/** The broker's own metrics; label values are fixed sets (types, states, outcomes), never ids or secrets. */
+export class BrokerMetrics {
+  readonly registry = new Registry()
+  readonly accepted = new Counter({ name: 'hermod_commands_accepted_total', help: 'Commands accepted, by type', labelNames: ['type'] as const, registers: [this.registry] })
+  readonly finished = new Counter({ name: 'hermod_commands_finished_total', help: 'Commands that reached a terminal state, by state (counted when their callback event is queued)', labelNames: ['state'] as const, registers: [this.registry] })
+  readonly callbackAttempts = new Counter({ name: 'hermod_callback_attempts_total', help: 'Callback delivery attempts, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] })
+  readonly requestDuration = new Histogram({
+    name: 'hermod_http_request_duration_seconds',
+    help: 'HTTP request duration, by route and status class',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry]
+  })
+
+  constructor (queue: CallbackQueue, waiters: BoxWaiters) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })
+    const registry = this.registry
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'hermod_callbacks',
+      help: 'Callbacks in the queue, by state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect () {
+        const stats = await queue.stats().catch(() => undefined)
+        if (stats === undefined) return
+        for (const [state, value] of Object.entries(stats)) this.set({ state }, value)
+      }
+    })
+  }
+}
+
+/** Registers the metrics route and the per-request timing hook. */
+export function registerMetrics (app: FastifyInstance, metrics: BrokerMetrics, contextPath: string): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requestDuration.observe({ route, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000)
+  })
+  app.get(`${contextPath}/actuator/prometheus`, { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+}
