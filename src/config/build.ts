@@ -106,6 +106,11 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
     generateClientOpen: broker['generate-client-open'],
     admin: admin?.username === undefined ? undefined : { username: admin.username, password: admin.password },
     devSink: broker['dev-sink'],
+    overload: {
+      maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
+      maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],
+      maxRssBytes: broker.overload['max-rss-bytes']
+    },
     log: { level: log.level, pretty: log.pretty },
     trustProxy: broker['trust-proxy']
   })

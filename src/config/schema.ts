@@ -100,6 +100,16 @@ const brokerSchema: SchemaNode = {
       properties: { username: nonEmptyText, password: nonEmptyText }
     },
     'dev-sink': flag(false),
+    overload: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        'max-event-loop-delay-ms': integer(1000, 0),
+        'max-heap-used-bytes': integer(0, 0),
+        'max-rss-bytes': integer(0, 0)
+      }
+    },
     log: {
       type: 'object',
       additionalProperties: false,

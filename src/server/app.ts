@@ -1,10 +1,11 @@
 // buildApp(): the whole HTTP surface as a Fastify instance that never listens (tests inject into it).
 import swagger from '@fastify/swagger'
+import underPressure from '@fastify/under-pressure'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 import type { BrokerContext } from './context.js'
-import { registerErrorHandling } from './error-handler.js'
+import { errorBody, registerErrorHandling } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
 import { adminRoutes } from './routes/admin-routes.js'
@@ -45,6 +46,20 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   })
   for (const schema of sharedSchemas) app.addSchema(schema)
   registerMetrics(app, broker.metrics, config.server.contextPath)
+  const overload = config.broker.overload
+  await app.register(underPressure, {
+    maxEventLoopDelay: overload.maxEventLoopDelayMs,
+    maxHeapUsedBytes: overload.maxHeapUsedBytes,
+    maxRssBytes: overload.maxRssBytes,
+    sampleInterval: 200,
+    // Shed load with our error body (R29); liveness opts out so an overloaded broker is not restarted.
+    pressureHandler: (request, reply, type) => {
+      request.log.warn({ type }, 'overloaded: request shed')
+      void reply.code(503).header('retry-after', '1')
+      // A non-null return is sent as the reply and ends the request (the plugin's types say void).
+      return errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly') as unknown as undefined
+    }
+  })
 
   const contextPath = config.server.contextPath
   const prefix = `${contextPath}${config.uriBase}`

@@ -106,3 +106,20 @@ t.test('Prometheus metrics count commands and hold no secret', async (t) => {
   t.match(res.body, /hermod_process_resident_memory_bytes/)
   t.notMatch(res.body, /079b6a64|fd04de2f/, 'no key in metrics')
 })
+
+t.test('R29: past the event-loop delay limit requests are shed with 503 HERMOD_OVERLOADED; liveness stays UP', async (t) => {
+  const { broker, key } = await buildTestBroker(t, testConfig({ broker: { overload: { maxEventLoopDelayMs: 20 } } }))
+  let shed: { statusCode: number, json: () => any, headers: Record<string, unknown> } | undefined
+  for (let i = 0; i < 100 && shed === undefined; i++) {
+    const until = Date.now() + 100
+    while (Date.now() < until) { /* block the event loop so under-pressure measures a long delay */ }
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    const res = await broker.app.inject({ method: 'POST', url: '/hermod/rest/command/ping', headers: { 'x-api-key': key('prime') } })
+    if (res.statusCode === 503) shed = res
+  }
+  t.ok(shed, 'a request was shed')
+  t.equal(shed?.json().code, 'HERMOD_OVERLOADED')
+  t.equal(shed?.headers['retry-after'], '1')
+  const live = await broker.app.inject({ url: '/hermod/actuator/health/liveness' })
+  t.equal(live.statusCode, 200)
+})

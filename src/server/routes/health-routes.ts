@@ -42,7 +42,10 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
     })
   })
 
-  app.get('/actuator/health/liveness', { schema: { ...healthSchema, summary: 'UP while the process runs' } }, async () => ({ status: 'UP' }))
+  app.get('/actuator/health/liveness', {
+    schema: { ...healthSchema, summary: 'UP while the process runs (also when it sheds load)' },
+    config: { pressureHandler: () => undefined }
+  }, async () => ({ status: 'UP' }))
 
   app.get('/actuator/health/readiness', { schema: { ...healthSchema, summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)' } }, async (_request, reply) => {
     const result = await readiness()
