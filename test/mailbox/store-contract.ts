@@ -242,4 +242,74 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
     while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     tt.same(seen, [command.destinations[0]!.bid])
   })
+
+  t.test('outbox events stay until acknowledged, and every instance reads them', async (tt) => {
+    const { store, peer } = await fixture(tt)
+    const { command } = await store.accept(request(), T0)
+    await store.cancel('acme', command.commandId, T0 + 1)
+    const first = await store.readOutbox(10)
+    tt.same(first.map((e) => e.state), ['CANCELLED'])
+    tt.same(await store.readOutbox(10), first, 'read again: not acknowledged yet')
+    tt.same(await peer.readOutbox(10), first, 'another instance reads the same events (the queue dedupes by id)')
+    await peer.ackOutbox(first.map((e) => e.id))
+    tt.same(await store.readOutbox(10), [], 'an acknowledgement by any instance removes them')
+    await store.ackOutbox(first.map((e) => e.id))
+    tt.same(await peer.readOutbox(10), [], 'acknowledging twice is harmless')
+  })
+
+  t.test('an idempotent replay observes a due timeout and owes one TIMEOUT event', async (tt) => {
+    const { store, peer } = await fixture(tt)
+    const first = await store.accept(request({ timeoutSeconds: 10, idempotencyKey: 'k-2', fingerprint: 'f' }), T0)
+    const again = await peer.accept(request({ timeoutSeconds: 10, idempotencyKey: 'k-2', fingerprint: 'f' }), T0 + 10_000)
+    tt.equal(again.replayed, true)
+    tt.equal(again.command.commandId, first.command.commandId)
+    tt.equal(again.command.state, 'TIMEOUT')
+    tt.equal(await store.claimDue(T0 + 10_000, 100), 0)
+    tt.same((await store.readOutbox(10)).map((e) => e.state), ['TIMEOUT'])
+  })
+
+  t.test('a name given twice in one command is one box with two messages', async (tt) => {
+    const { store } = await fixture(tt)
+    const { command } = await store.accept(request({ to: ['dave', 'dave'] }), T0)
+    const [a, b] = command.destinations
+    tt.equal(a!.bid, b!.bid)
+    tt.equal(a!.token, b!.token)
+    tt.not(a!.mid, b!.mid)
+    tt.same((await store.listBox(a!.bid, a!.token, T0 + 1))?.map((m) => m.mid), [a!.mid, b!.mid])
+  })
+
+  t.test('concurrent accepts to a new name on several instances share one box', async (tt) => {
+    const { store, peer } = await fixture(tt)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).accept(request({ to: ['erin'] }), T0)))
+    const bids = new Set(results.map((r) => r.command.destinations[0]!.bid))
+    tt.equal(bids.size, 1, 'one box')
+    const d = results[0]!.command.destinations[0]!
+    const listing = await peer.listBox(d.bid, d.token, T0 + 1)
+    tt.equal(listing?.length, 20, 'every message is in it')
+  })
+
+  t.test('a named box past its lifespan is replaced by a fresh one', async (tt) => {
+    const { store, peer } = await fixture(tt)
+    const old = (await store.accept(request({ to: ['frank'], timeoutSeconds: 5, lifespanSeconds: 10 }), T0)).command.destinations[0]!
+    const fresh = (await peer.accept(request({ to: ['frank'] }), T0 + 10_000)).command.destinations[0]!
+    tt.not(fresh.bid, old.bid)
+    tt.not(fresh.token, old.token)
+    tt.equal(await store.listBox(old.bid, old.token, T0 + 10_001), null, 'the old box is gone')
+    tt.same((await store.listBox(fresh.bid, fresh.token, T0 + 10_001))?.map((m) => m.mid), [fresh.mid])
+  })
+
+  t.test('onOutbox is called when this instance appends an event', async (tt) => {
+    const { store } = await fixture(tt)
+    let calls = 0
+    const off = store.onOutbox(() => { calls++ })
+    tt.teardown(off)
+    const { command } = await store.accept(request({ timeoutSeconds: 10 }), T0)
+    tt.equal(calls, 0, 'accept owes no callback')
+    const d = command.destinations[0]!
+    await store.answer(d.bid, d.mid, { status: 'REJECTED', response: '{}' }, T0 + 1)
+    tt.equal(calls, 1)
+    const second = await store.accept(request({ timeoutSeconds: 10 }), T0)
+    tt.equal((await store.getCommand('acme', second.command.commandId, T0 + 10_000))?.state, 'TIMEOUT')
+    tt.equal(calls, 2, 'a timeout observed by a read counts too')
+  })
 }

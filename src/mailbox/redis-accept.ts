@@ -1,0 +1,146 @@
+// Accept on Redis: box index entries first, then the one accept script; retries the rare races it reports.
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
+import type { CommandIds } from './redis-connection.js'
+import { decodeAccept } from './redis-replies.js'
+import { acceptArgs, type MailboxScripts, type SentDestination } from './redis-scripts.js'
+import { IdempotencyConflictError, StoreUnavailableError } from './store.js'
+import type { AcceptRequest, AcceptResult } from './types.js'
+
+/** What the acceptor borrows from its store. */
+export interface AcceptorContext {
+  redis: Redis
+  keys: RedisKeys
+  scripts: MailboxScripts
+  ids: CommandIds
+  timing: { graceMs: number, slackMs: number }
+  /** Groups this connection already registered in the global group set (cleared on reconnect). */
+  registeredGroups: Set<string>
+  /** Remembers where a new box id leads (the store's LRU). */
+  remember: (bid: string, ref: BoxRef) => void
+  notifyOutbox: () => void
+  logger?: Logger | undefined
+}
+
+type Attempt =
+  | { kind: 'done', result: AcceptResult }
+  | { kind: 'id-taken' }
+  | { kind: 'box-moved', name: string, bid: string }
+
+interface PreWrite { bid: string, write: () => Promise<unknown> }
+
+const MAX_ATTEMPTS = 5
+
+/**
+ * Accepts commands. Round trips: one (pipelined index writes + the script) for `@tmp` destinations,
+ * plus one read of the named boxes' current ids when there are names, plus one INCRBY per id block.
+ */
+export class RedisAcceptor {
+  constructor (private readonly ctx: AcceptorContext) {}
+
+  async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
+    const { redis, keys } = this.ctx
+    const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
+    const expected = new Map<string, string>()
+    const boxes = await Promise.all(names.map((name) => redis.hmget(keys.namedBox(req.group, name), 'i', 'e')))
+    boxes.forEach(([bid, expiresAt], i) => { if (typeof bid === 'string' && Number(expiresAt) > now) expected.set(names[i]!, bid) })
+    let commandId = await this.ctx.ids.take()
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const outcome = await this.attempt(req, now, commandId, expected)
+      if (outcome.kind === 'done') return outcome.result
+      if (outcome.kind === 'id-taken') {
+        this.ctx.ids.discard()
+        commandId = await this.ctx.ids.take()
+      } else {
+        await redis.pexpire(keys.boxIndex(outcome.bid), this.indexTtl(req), 'GT')
+        expected.set(outcome.name, outcome.bid)
+      }
+    }
+    throw new StoreUnavailableError('accept kept racing with concurrent writers; try again')
+  }
+
+  /**
+   * One attempt. The box index entries (global keys, other slots) and the group registration go in
+   * the same pipeline *before* the script: no device can hold a box id that the index lacks.
+   */
+  private async attempt (req: AcceptRequest, now: number, commandId: string, expected: Map<string, string>): Promise<Attempt> {
+    const { redis, keys, scripts, timing } = this.ctx
+    const { group } = req
+    const candidates = new Map<string, { bid: string, token: string }>()
+    const sent: SentDestination[] = req.to.map((to) => {
+      const fresh = (to === '@tmp' ? undefined : candidates.get(to)) ?? { bid: randomUUID(), token: randomUUID() }
+      if (to !== '@tmp') candidates.set(to, fresh)
+      return { to, mid: randomUUID(), ...fresh }
+    })
+    const preWrites = this.preWrites(req, commandId, sent, candidates, expected)
+    const pending = preWrites.map((p) => p.write())
+    const commandKey = keys.command(group, commandId)
+    const scriptKeys = [
+      keys.groupBase(group), commandKey, keys.deadlines(group),
+      req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey)
+    ]
+    const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel: keys.wakeChannel() }))
+    const [scriptResult, ...preResults] = await Promise.allSettled([script, ...pending])
+    if (scriptResult.status === 'rejected') throw scriptResult.reason
+    const reply = decodeAccept(scriptResult.value, group, commandId)
+    const used = new Set(reply.kind === 'created' ? reply.command.destinations.map((d) => d.bid) : [])
+    const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => !used.has(bid))
+    if (unused.length > 0) redis.del(...unused.map((bid) => keys.boxIndex(bid))).catch(() => {})
+    switch (reply.kind) {
+      case 'conflict': throw new IdempotencyConflictError('Idempotency-Key reused with a different request')
+      case 'id-taken': return { kind: 'id-taken' }
+      case 'box-moved': return { kind: 'box-moved', name: req.to[reply.index]!, bid: reply.bid }
+      case 'replayed':
+        if (reply.emitted) this.ctx.notifyOutbox()
+        return { kind: 'done', result: { command: reply.command, replayed: true } }
+    }
+    const failed = preWrites.filter((p, i) => preResults[i]!.status === 'rejected' && (p.bid === '' || used.has(p.bid)))
+    await this.repair(failed, commandId)
+    if (preWrites.some((p) => p.bid === '')) this.ctx.registeredGroups.add(group)
+    for (const d of reply.command.destinations) {
+      this.ctx.remember(d.bid, d.to === '@tmp' ? { group, kind: 'tmp', commandId } : { group, kind: 'named', name: d.to })
+    }
+    return { kind: 'done', result: { command: reply.command, replayed: false } }
+  }
+
+  /** Index entries for fresh box ids, longer TTLs for the live named boxes, the group registration (bid ''). */
+  private preWrites (
+    req: AcceptRequest, commandId: string, sent: SentDestination[],
+    candidates: Map<string, { bid: string }>, expected: Map<string, string>
+  ): PreWrite[] {
+    const { redis, keys } = this.ctx
+    const ttl = this.indexTtl(req)
+    const index = (bid: string, ref: BoxRef): PreWrite => ({ bid, write: () => redis.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', ttl) })
+    const writes = sent.filter((d) => d.to === '@tmp').map((d) => index(d.bid, { group: req.group, kind: 'tmp', commandId }))
+    for (const [name, c] of candidates) writes.push(index(c.bid, { group: req.group, kind: 'named', name }))
+    for (const bid of expected.values()) writes.push({ bid, write: () => redis.pexpire(keys.boxIndex(bid), ttl, 'GT') })
+    if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: () => redis.sadd(keys.groups(), req.group) })
+    return writes
+  }
+
+  /** Redoes pre-writes that failed while the script succeeded (memory freed in between): never leave a box unreachable. */
+  private async repair (failed: PreWrite[], commandId: string): Promise<void> {
+    for (const p of failed) {
+      let lastError: unknown
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await p.write()
+          lastError = undefined
+          break
+        } catch (err) {
+          lastError = err
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
+      if (lastError !== undefined) {
+        this.ctx.logger?.error({ commandId, err: { message: (lastError as Error).message } }, 'command stored but its box index could not be written')
+        throw lastError
+      }
+    }
+  }
+
+  /** Index entries live as long as the box can be read (lifespan) plus the slack. */
+  private indexTtl (req: AcceptRequest): number { return req.lifespanSeconds * 1000 + this.ctx.timing.slackMs }
+}

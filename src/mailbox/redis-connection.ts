@@ -1,0 +1,102 @@
+// The Redis store's plumbing: fail-fast connection options, the command id blocks and the box id cache.
+import type { Redis, RedisOptions } from 'ioredis'
+import type { BoxRef } from './keys.js'
+
+/** Reconnect delay: 100 ms, 200 ms, ... capped at 1 s, forever (so the API recovers by itself). */
+export function reconnectDelay (attempt: number): number {
+  return Math.min(attempt * 100, 1000)
+}
+
+/**
+ * Options of the API connection: nothing is queued while Redis is away (a call fails at once and the
+ * route answers 503), nothing in flight is retried or re-sent on reconnect (a script must not run
+ * twice behind the caller's back), every command has a time budget, and reconnection never stops.
+ * @param userOptions `broker.redis.options`, applied on top except for the settings fail-fast needs
+ */
+export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Record<string, unknown> = {}): RedisOptions {
+  const { keyPrefix: _ignored, ...rest } = userOptions as RedisOptions
+  return {
+    connectTimeout: 2000,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: reconnectDelay,
+    ...rest,
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false
+  }
+}
+
+/** Options of the subscriber (a duplicate of the API connection): it waits, retries and resubscribes. */
+export const SUBSCRIBER_OVERRIDES: Partial<RedisOptions> = {
+  enableAutoPipelining: false,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: null,
+  autoResendUnfulfilledCommands: true,
+  autoResubscribe: true,
+  commandTimeout: undefined
+}
+
+/** Ends a connection: QUIT when it is up (bounded), a plain disconnect otherwise. */
+export async function closeConnection (client: Redis, timeoutMs = 1000): Promise<void> {
+  if (client.status === 'end') return
+  if (client.status === 'ready') {
+    const quit = client.quit().then(() => true, () => false)
+    const timer = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref())
+    if (await Promise.race([quit, timer])) return
+  }
+  client.disconnect()
+}
+
+/**
+ * Command ids from the global sequence in blocks (INCRBY), like a database sequence with an allocation
+ * size: accept needs no extra round trip except once per block. Ids stay unique across instances and
+ * increase per instance; a dropped block only leaves a gap. The block is dropped whenever the
+ * connection closes, so a Redis that lost the INCRBY (crash with AOF everysec) cannot hand it out twice.
+ */
+export class CommandIds {
+  private next = 0
+  private end = 0
+  private refill: Promise<void> | undefined
+
+  constructor (private readonly redis: Redis, private readonly key: string, private readonly blockSize: number) {}
+
+  async take (): Promise<string> {
+    while (this.next >= this.end) {
+      this.refill ??= this.fetch().finally(() => { this.refill = undefined })
+      await this.refill
+    }
+    return String(this.next++)
+  }
+
+  /** Forgets the rest of the block. */
+  discard (): void { this.next = this.end }
+
+  private async fetch (): Promise<void> {
+    const last = await this.redis.incrby(this.key, this.blockSize)
+    this.next = last - this.blockSize + 1
+    this.end = last + 1
+  }
+}
+
+/** A bounded LRU of box id -> BoxRef. The mapping never changes, so entries never go stale. */
+export class BoxRefCache {
+  private readonly entries = new Map<string, BoxRef>()
+
+  constructor (private readonly max: number) {}
+
+  get (bid: string): BoxRef | undefined {
+    const ref = this.entries.get(bid)
+    if (ref !== undefined) {
+      this.entries.delete(bid)
+      this.entries.set(bid, ref)
+    }
+    return ref
+  }
+
+  set (bid: string, ref: BoxRef): void {
+    this.entries.delete(bid)
+    this.entries.set(bid, ref)
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!)
+  }
+}

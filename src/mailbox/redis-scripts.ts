@@ -1,0 +1,85 @@
+// Loads the mailbox's Lua scripts (scripts/<name>-<numKeys>.lua) and defines them on an ioredis client.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Redis } from 'ioredis'
+import type { AcceptRequest } from './types.js'
+
+/** One script per atomic operation; the number after the dash is its number of KEYS. */
+export const SCRIPT_NAMES = [
+  'accept-4', 'get-command-2', 'cancel-2', 'list-box-2', 'read-message-2', 'answer-2', 'claim-due-2',
+  'read-outbox-2', 'ack-outbox-2'
+] as const
+export type ScriptName = typeof SCRIPT_NAMES[number]
+
+/** What a script takes besides its keys. */
+export type ScriptArg = string | number
+
+/**
+ * The scripts' directory. Running from source (`tsx src/...`) it sits next to this module; the
+ * compiled module (`dist/src/mailbox/*.js`) reads the same files back in `src/mailbox/scripts/`
+ * (the package ships `src/`), so the build needs no copy step.
+ * @param moduleUrl the module to resolve from (tests pass a dist-like URL)
+ */
+export function scriptsDirectory (moduleUrl: string = import.meta.url): string {
+  const candidates = [new URL('./scripts/', moduleUrl), new URL('../../../src/mailbox/scripts/', moduleUrl)]
+  for (const url of candidates) {
+    const dir = fileURLToPath(url)
+    if (existsSync(join(dir, `${SCRIPT_NAMES[0]}.lua`))) return dir
+  }
+  throw new Error(`mailbox Lua scripts not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`)
+}
+
+const INCLUDE = /^--- @include "([a-z-]+)"$/gm
+
+/** The text of one script with its `--- @include "<name>"` lines replaced by `includes/<name>.lua`. */
+export function loadScript (dir: string, name: ScriptName): string {
+  const text = readFileSync(join(dir, `${name}.lua`), 'utf8')
+  return text.replace(INCLUDE, (_line, include: string) => readFileSync(join(dir, 'includes', `${include}.lua`), 'utf8'))
+}
+
+type ScriptMethod = (...args: ScriptArg[]) => Promise<unknown>
+
+/** The scripts, defined once per connection with `defineCommand` (EVALSHA, falling back to EVAL). */
+export class MailboxScripts {
+  /**
+   * Reads every script (synchronously, once, at start) and defines it on `client`.
+   * @param client the API connection
+   * @param dir where the .lua files are (default: scriptsDirectory())
+   */
+  constructor (private readonly client: Redis, dir: string = scriptsDirectory()) {
+    for (const name of SCRIPT_NAMES) {
+      client.defineCommand(commandName(name), { numberOfKeys: Number(name.slice(name.lastIndexOf('-') + 1)), lua: loadScript(dir, name) })
+    }
+  }
+
+  /** Runs a script; the reply is decoded by the functions of redis-replies.ts. */
+  run (name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown> {
+    const method = (this.client as unknown as Record<string, ScriptMethod>)[commandName(name)]!
+    return method.call(this.client, ...keys, ...args)
+  }
+}
+
+function commandName (name: ScriptName): string {
+  return `hermodMailbox_${name.replace(/-\d+$/, '').replace(/-/g, '_')}`
+}
+
+/** A destination as accept sends it: fresh ids for `@tmp`, the candidate box for a name. */
+export interface SentDestination { to: string, bid: string, mid: string, token: string }
+
+/**
+ * The ARGV of accept-4 (see its header).
+ * @param expected per box name, the bid of its live box whose index the caller refreshed
+ */
+export function acceptArgs (
+  req: AcceptRequest, now: number, commandId: string, sent: SentDestination[], expected: Map<string, string>,
+  timing: { graceMs: number, slackMs: number, channel: string }
+): ScriptArg[] {
+  const args: ScriptArg[] = [
+    commandId, now, req.type, req.clientId, req.externalId ?? '', req.externalId === undefined ? '0' : '1',
+    req.timeoutSeconds, req.lifespanSeconds, req.payload, req.idempotencyKey === undefined ? '0' : '1',
+    req.fingerprint === undefined ? '-' : `=${req.fingerprint}`, timing.graceMs, timing.slackMs, timing.channel, req.group
+  ]
+  for (const d of sent) args.push(d.to, d.bid, d.mid, d.token, d.to === '@tmp' ? '' : expected.get(d.to) ?? '')
+  return args
+}

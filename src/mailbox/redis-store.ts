@@ -1,0 +1,302 @@
+// The Redis mailbox store: each state change is one Lua script on its group's slot; N broker instances share it.
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { RedisConfig } from '../config/types.js'
+import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
+import { RedisAcceptor } from './redis-accept.js'
+import {
+  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, closeConnection
+} from './redis-connection.js'
+import {
+  decodeAnswer, decodeCancel, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
+} from './redis-replies.js'
+import { MailboxScripts } from './redis-scripts.js'
+import type { DeviceAnswer, MailboxStore } from './store.js'
+import type {
+  AcceptRequest, AcceptResult, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, ReadResult
+} from './types.js'
+
+/** How to build a RedisMailboxStore. Give `config` (the broker's), or `client` and `prefix` (tests). */
+export interface RedisMailboxStoreOptions {
+  /** `broker.redis`: URL, key prefix and extra ioredis options. */
+  config?: RedisConfig
+  /** An ioredis client to use as the API connection instead (it should fail fast, see apiConnectionOptions). The store closes it. */
+  client?: Redis
+  /** Key prefix with `client` (default: config.prefix). */
+  prefix?: string
+  logger?: Logger
+  /** How long an IN_PROGRESS record outlives its lifespan, so its TIMEOUT is written even after an outage (`broker.purgeGraceMs`). Default 1 h. */
+  purgeGraceMs?: number
+  /** How long a terminal record, a box and its index outlive the lifespan (reads say 404 already). Default 5 s. */
+  terminalSlackMs?: number
+  /** Box ids whose group this instance remembers (bounded LRU). Default 10 000. */
+  boxCacheSize?: number
+  /** Command ids taken from the global sequence at once (1: one INCR per accept). Default 50. */
+  idBlockSize?: number
+  /** Time budget of one Redis call on the API connection, ms (config path only). Default 2000. */
+  commandTimeoutMs?: number
+}
+
+const ACK_CHUNK = 500
+/** Box ids, message ids and tokens are lowercase UUIDs (the scripts store them as 16 bytes); anything else is unknown. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** The MailboxStore on Redis (>= 7.0). Build it with `RedisMailboxStore.connect(options)`. */
+export class RedisMailboxStore implements MailboxStore {
+  readonly name = 'redis' as const
+  readonly keys: RedisKeys
+  private readonly redis: Redis
+  private readonly subscriber: Redis
+  private readonly scripts: MailboxScripts
+  private readonly acceptor: RedisAcceptor
+  private readonly ids: CommandIds
+  private readonly boxes: BoxRefCache
+  private readonly graceMs: number
+  private readonly slackMs: number
+  private readonly logger: Logger | undefined
+  private readonly registeredGroups = new Set<string>()
+  private readonly ackHints = new Map<string, string>()
+  private readonly boxListeners = new Set<(bid: string) => void>()
+  private readonly outboxListeners = new Set<() => void>()
+  private readonly subscribed: Promise<unknown>
+  private currentWarnings: string[] = []
+  private policyCheck: Promise<void> | undefined
+  private lastErrorAt = 0
+
+  /**
+   * Connects (in the background: use `connect()` to wait for Redis) and defines the scripts.
+   * @throws when neither `config` nor `client` is given, or the prefix is invalid
+   */
+  constructor (options: RedisMailboxStoreOptions) {
+    const prefix = options.prefix ?? options.config?.prefix
+    if (prefix === undefined) throw new Error('RedisMailboxStore needs a key prefix (config.prefix or prefix)')
+    this.keys = new RedisKeys(prefix)
+    if (options.client !== undefined) this.redis = options.client
+    else if (options.config !== undefined) this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
+    else throw new Error('RedisMailboxStore needs config or client')
+    this.logger = options.logger?.child({ component: 'redis-store' })
+    this.graceMs = options.purgeGraceMs ?? 3_600_000
+    this.slackMs = Math.max(1, options.terminalSlackMs ?? 5_000)
+    this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
+    this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
+    this.scripts = new MailboxScripts(this.redis)
+    this.acceptor = new RedisAcceptor({
+      redis: this.redis,
+      keys: this.keys,
+      scripts: this.scripts,
+      ids: this.ids,
+      timing: { graceMs: this.graceMs, slackMs: this.slackMs },
+      registeredGroups: this.registeredGroups,
+      remember: (bid, ref) => this.boxes.set(bid, ref),
+      notifyOutbox: () => this.notifyOutbox(),
+      logger: this.logger
+    })
+    this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
+    for (const client of [this.redis, this.subscriber]) client.on('error', (err: Error) => this.logError(err))
+    this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })
+    this.redis.on('ready', () => { this.policyCheck = this.checkEvictionPolicy() })
+    if (this.redis.status === 'ready') this.policyCheck = this.checkEvictionPolicy()
+    this.subscriber.on('message', (channel: string, bid: string) => { if (channel === this.keys.wakeChannel()) this.announce(bid) })
+    this.subscribed = this.subscriber.subscribe(this.keys.wakeChannel()).catch((err: Error) => this.logError(err))
+  }
+
+  /**
+   * Builds a store and waits up to `waitMs` for Redis (connection, subscription, maxmemory-policy check).
+   * When Redis is not there yet it still resolves: calls fail with StoreUnavailableError and ping()
+   * rejects until it is, and the store reconnects by itself.
+   */
+  static async connect (options: RedisMailboxStoreOptions, waitMs = 3000): Promise<RedisMailboxStore> {
+    const store = new RedisMailboxStore(options)
+    const ready = (async () => {
+      if (store.redis.status !== 'ready') await new Promise((resolve) => store.redis.once('ready', resolve))
+      await store.subscribed
+      await store.policyCheck
+      return true
+    })()
+    const timer = new Promise<boolean>((resolve) => setTimeout(resolve, waitMs, false).unref())
+    if (!await Promise.race([ready, timer])) store.logger?.warn('redis is not reachable yet; the store keeps reconnecting')
+    return store
+  }
+
+  /** Start-up findings an operator should see (e.g. a maxmemory-policy other than noeviction). */
+  get warnings (): readonly string[] { return this.currentWarnings }
+
+  async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
+    return await this.guard(() => this.acceptor.accept(req, now))
+  }
+
+  async getCommand (group: string, commandId: string, now: number): Promise<CommandRecord | null> {
+    if (!/^\d{1,20}$/.test(commandId)) return null
+    const reply = await this.guard(() => this.scripts.run('get-command-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    return this.emitting(decodeGetCommand(reply, group, commandId))
+  }
+
+  async cancel (group: string, commandId: string, now: number): Promise<CancelResult> {
+    if (!/^\d{1,20}$/.test(commandId)) return { kind: 'not-found' }
+    const reply = await this.guard(() => this.scripts.run('cancel-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    return this.emitting(decodeCancel(reply, group, commandId))
+  }
+
+  async listBox (bid: string, token: string, now: number): Promise<BoxMessage[] | null> {
+    return await this.guard(async () => {
+      const ref = UUID.test(token) ? await this.resolveBox(bid) : null
+      if (ref === null) return null
+      return decodeList(await this.scripts.run('list-box-2', this.boxKeys(ref), [...refArgs(ref), bid, token, now]))
+    })
+  }
+
+  async readMessage (bid: string, mid: string, now: number): Promise<ReadResult> {
+    const reply = await this.guard(async () => {
+      const ref = UUID.test(mid) ? await this.resolveBox(bid) : null
+      return ref === null ? null : await this.scripts.run('read-message-2', this.boxKeys(ref), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs])
+    })
+    return reply === null ? { kind: 'not-found' } : this.emitting(decodeRead(reply, bid, mid))
+  }
+
+  async answer (bid: string, mid: string, answer: DeviceAnswer, now: number): Promise<AnswerResult> {
+    const reply = await this.guard(async () => {
+      const ref = UUID.test(mid) ? await this.resolveBox(bid) : null
+      if (ref === null) return null
+      const args = [...refArgs(ref), bid, mid, now, ref.group, this.slackMs, answer.status, answer.response]
+      return await this.scripts.run('answer-2', this.boxKeys(ref), args)
+    })
+    return reply === null ? { kind: 'not-found' } : this.emitting(decodeAnswer(reply))
+  }
+
+  async claimDue (now: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0
+    const claimed = await this.guard(async () => {
+      const groups = await this.redis.smembers(this.keys.groups())
+      const due = await Promise.all(groups.map((group) => this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, 1)))
+      let total = 0
+      for (const [i, group] of groups.entries()) {
+        if (total >= limit || due[i]!.length === 0) continue
+        const keys = [this.keys.groupBase(group), this.keys.deadlines(group)]
+        total += Number(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs]))
+      }
+      return total
+    })
+    if (claimed > 0) this.notifyOutbox()
+    return claimed
+  }
+
+  async readOutbox (limit: number): Promise<CallbackEvent[]> {
+    if (limit <= 0) return []
+    return await this.guard(async () => {
+      const groups = await this.redis.smembers(this.keys.groups())
+      const replies = await Promise.all(groups.map((g) => this.scripts.run('read-outbox-2', [this.keys.outboxOrder(g), this.keys.outbox(g)], [limit])))
+      const entries: Array<OutboxEntry & { group: string }> = []
+      replies.forEach((reply, i) => { for (const entry of decodeOutbox(reply)) entries.push({ ...entry, group: groups[i]! }) })
+      entries.sort((a, b) => a.at - b.at || a.event.id.localeCompare(b.event.id))
+      const oldest = entries.slice(0, limit)
+      if (this.ackHints.size > 100_000) this.ackHints.clear()
+      for (const entry of oldest) this.ackHints.set(entry.event.id, entry.group)
+      return oldest.map((entry) => entry.event)
+    })
+  }
+
+  async ackOutbox (ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.guard(async () => {
+      // The group of an event this instance read is known; any other id is removed from every group's outbox.
+      const everyGroup = ids.some((id) => !this.ackHints.has(id)) ? await this.redis.smembers(this.keys.groups()) : []
+      const byGroup = new Map<string, string[]>()
+      for (const id of ids) {
+        const hinted = this.ackHints.get(id)
+        for (const group of hinted === undefined ? everyGroup : [hinted]) {
+          const list = byGroup.get(group)
+          if (list === undefined) byGroup.set(group, [id])
+          else list.push(id)
+        }
+      }
+      const acks: Array<Promise<unknown>> = []
+      for (const [group, groupIds] of byGroup) {
+        for (let i = 0; i < groupIds.length; i += ACK_CHUNK) {
+          acks.push(this.scripts.run('ack-outbox-2', [this.keys.outboxOrder(group), this.keys.outbox(group)], groupIds.slice(i, i + ACK_CHUNK)))
+        }
+      }
+      await Promise.all(acks)
+      for (const id of ids) this.ackHints.delete(id)
+    })
+  }
+
+  onBoxActivity (listener: (bid: string) => void): () => void {
+    this.boxListeners.add(listener)
+    return () => { this.boxListeners.delete(listener) }
+  }
+
+  onOutbox (listener: () => void): () => void {
+    this.outboxListeners.add(listener)
+    return () => { this.outboxListeners.delete(listener) }
+  }
+
+  async ping (): Promise<void> {
+    await this.guard(() => this.redis.ping())
+  }
+
+  /** Quits both connections (the API connection and the subscriber). */
+  async close (): Promise<void> {
+    this.boxListeners.clear()
+    this.outboxListeners.clear()
+    await Promise.all([closeConnection(this.redis), closeConnection(this.subscriber)])
+  }
+
+  /** Box id -> where it leads: from the LRU (one round trip per device call), else the global index. */
+  private async resolveBox (bid: string): Promise<BoxRef | null> {
+    if (!UUID.test(bid)) return null
+    const cached = this.boxes.get(bid)
+    if (cached !== undefined) return cached
+    const raw = await this.redis.get(this.keys.boxIndex(bid))
+    const ref = raw === null ? null : decodeBoxRef(raw)
+    if (ref !== null) this.boxes.set(bid, ref)
+    return ref
+  }
+
+  private boxKeys (ref: BoxRef): string[] {
+    const target = ref.kind === 'tmp' ? this.keys.command(ref.group, ref.commandId) : this.keys.namedBox(ref.group, ref.name)
+    return [this.keys.groupBase(ref.group), target]
+  }
+
+  private emitting<T> (decoded: { result: T, emitted: boolean }): T {
+    if (decoded.emitted) this.notifyOutbox()
+    return decoded.result
+  }
+
+  private notifyOutbox (): void { for (const listener of this.outboxListeners) listener() }
+
+  private announce (bid: string): void {
+    for (const listener of this.boxListeners) {
+      try { listener(bid) } catch (err) { this.logger?.error({ err }, 'box activity listener failed') }
+    }
+  }
+
+  private async guard<T> (fn: () => Promise<T>): Promise<T> {
+    try { return await fn() } catch (err) { throw toStoreError(err) }
+  }
+
+  private async checkEvictionPolicy (): Promise<void> {
+    let warning: string | undefined
+    try {
+      const reply = await this.redis.config('GET', 'maxmemory-policy') as string[]
+      const policy = reply[1]
+      if (policy === undefined) warning = 'could not read maxmemory-policy; make sure it is noeviction'
+      else if (policy !== 'noeviction') warning = `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
+    } catch (err) {
+      warning = `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
+    }
+    this.currentWarnings = warning === undefined ? [] : [warning]
+    if (warning !== undefined) this.logger?.warn(warning)
+  }
+
+  /** Connection errors are logged at most every 5 s (ioredis reports each reconnect attempt). */
+  private logError (err: Error): void {
+    if (Date.now() - this.lastErrorAt < 5000) return
+    this.lastErrorAt = Date.now()
+    this.logger?.warn({ err: { message: err.message } }, 'redis connection problem')
+  }
+}
+
+/** The first two ARGV of the device scripts: the kind of box and, for `@tmp`, its command id. */
+function refArgs (ref: BoxRef): [string, string] {
+  return ref.kind === 'tmp' ? ['t', ref.commandId] : ['n', '']
+}

@@ -1,0 +1,121 @@
+#!lua
+--[[ accept-4: stores a new command atomically (record, box entries, deadline, idempotency entry,
+  wake-ups), or replays the command an Idempotency-Key already names. No flags: refused as a whole
+  under OOM (noeviction), so it never writes half a command.
+
+KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. name)
+KEYS[2] command      base .. 'c:' .. ARGV[1]
+KEYS[3] deadlines    base .. 'due'
+KEYS[4] idempotency  base .. 'i:<len>:<client>:<key>' (untouched when ARGV[10] is '0')
+ARGV[1]  command id (decimal)            ARGV[2]  now (ms since the epoch)
+ARGV[3]  type                            ARGV[4]  clientId
+ARGV[5]  externalId                      ARGV[6]  '1' when ARGV[5] is given, else '0'
+ARGV[7]  timeout (s)                     ARGV[8]  lifespan (s)
+ARGV[9]  payload (JSON text, stored untouched)
+ARGV[10] '1' when an Idempotency-Key is given, else '0'
+ARGV[11] fingerprint marker: '-' none, '=' .. fingerprint
+ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so its TIMEOUT is always written
+ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[15] group
+ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
+           '@tmp': fresh bid and token. A name: the candidate bid/token used when no live box has the
+           name; a live box must have the expected bid (the caller refreshed its index) or the candidate.
+Returns
+  {1, metaJson}                      created
+  {2, emitted, commandId, metaJson}  replayed; emitted = 1 when the replay observed (and wrote) a timeout
+  {-4}                               the key was used with another fingerprint
+  {-5, index (0-based), bid}         a live named box has an unexpected bid: refresh its index and retry
+  {-6}                               the command id is taken (an id block was lost): retry with a new id
+]]
+--- @include "record"
+--- @include "finish"
+
+local PRUNE_FLOOR = 32
+
+-- Drops the entries of commands past their lifespan once the box has grown past its prune mark.
+local function pruneNamedBox (key, now)
+  local mark = tonumber(redis.call('HGET', key, 'z')) or PRUNE_FLOOR
+  if redis.call('HLEN', key) < mark + 4 then return end
+  local all = redis.call('HGETALL', key)
+  local live = 0
+  for j = 1, #all, 2 do
+    if #all[j] > 1 then
+      if tonumber(string.match(all[j + 1], ':(%d+)$')) <= now then
+        redis.call('HDEL', key, all[j])
+      else
+        live = live + 1
+      end
+    end
+  end
+  redis.call('HSET', key, 'z', math.max(PRUNE_FLOOR, live * 2))
+end
+
+-- Puts message mid (destination idx of command id) in the named box; returns the box's bid and token.
+local function addToNamedBox (key, bid, token, mid, id, idx, now, expiresAt, slackMs)
+  local box = redis.call('HMGET', key, 'i', 't', 'e')
+  local boxExpires = tonumber(box[3])
+  if not box[1] or boxExpires <= now then
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'i', bid, 't', token, 'e', expiresAt)
+    boxExpires = expiresAt
+  else
+    bid, token = box[1], box[2]
+    if expiresAt > boxExpires then
+      boxExpires = expiresAt
+      redis.call('HSET', key, 'e', expiresAt)
+    end
+  end
+  redis.call('HSET', key, mid, id .. ':' .. idx .. ':' .. expiresAt)
+  pruneNamedBox(key, now)
+  redis.call('PEXPIRE', key, boxExpires - now + slackMs)
+  return bid, token
+end
+
+local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, now = ARGV[1], tonumber(ARGV[2])
+local timeoutSeconds, lifespanSeconds = tonumber(ARGV[7]), tonumber(ARGV[8])
+local graceMs, slackMs, group = tonumber(ARGV[12]), tonumber(ARGV[13]), ARGV[15]
+local lifespanMs = math.max(lifespanSeconds * 1000, 1)
+local expiresAt = now + lifespanMs
+
+if ARGV[10] == '1' then
+  local seen = redis.call('GET', idempotencyKey)
+  if seen then
+    local earlierId, marker = string.match(seen, '^([^\n]*)\n(.*)$')
+    local m, payload = loadCommand(base .. 'c:' .. earlierId)
+    if m and expiresAtOf(m) > now then
+      if marker ~= ARGV[11] then return {-4} end
+      local emitted = timeOutIfDue(base, group, earlierId, m, payload, now, slackMs)
+      return {2, emitted, earlierId, metaJson(m)}
+    end
+  end
+end
+if redis.call('EXISTS', commandKey) == 1 then return {-6} end
+
+local count = (#ARGV - 15) / 5
+for i = 0, count - 1 do -- first pass, no writes yet
+  local at = 16 + i * 5
+  if ARGV[at] ~= '@tmp' then
+    local box = redis.call('HMGET', base .. 'n:' .. ARGV[at], 'i', 'e')
+    if box[1] and tonumber(box[2]) > now and box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then
+      return {-5, i, box[1]}
+    end
+  end
+end
+
+local destinations = {}
+for i = 0, count - 1 do
+  local at = 16 + i * 5
+  local to, bid, mid, token = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  if to ~= '@tmp' then
+    bid, token = addToNamedBox(base .. 'n:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs)
+  end
+  destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}
+end
+
+local m = { s = 'IN_PROGRESS', y = ARGV[3], k = ARGV[4], o = timeoutSeconds, l = lifespanSeconds, c = now, d = destinations }
+if ARGV[6] == '1' then m.x = ARGV[5] end
+redis.call('SET', commandKey, cmsgpack.pack(m, ARGV[9]), 'PX', lifespanMs + graceMs)
+redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
+if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
+for _, d in ipairs(destinations) do redis.call('PUBLISH', ARGV[14], uuidText(d[2])) end
+return {1, metaJson(m)}

@@ -1,0 +1,31 @@
+#!lua flags=allow-oom
+--[[ answer-2: a device answers; the first answer of any destination moves IN_PROGRESS -> COMPLETED or
+  REJECTED, withdraws every message of the command and appends its outbox event. A due timeout wins.
+
+KEYS[1] group base
+KEYS[2] the box: the command key of an @tmp box, or the named box hash (base .. 'n:' .. name)
+ARGV[1] kind: 't' (@tmp) | 'n' (named)   ARGV[2] command id of an @tmp box ('' for named)
+ARGV[3] bid   ARGV[4] mid   ARGV[5] now (ms)   ARGV[6] group   ARGV[7] terminal slack (ms)
+ARGV[8] 'OK' | 'REJECTED'   ARGV[9] response (JSON text, stored untouched)
+Returns
+  {1, 1, state}          decided by this answer ('COMPLETED' | 'REJECTED')
+  {-1}                   not in this box, unknown, or past its lifespan
+  {-2, emitted}          timed out (emitted = 1 when this call wrote the TIMEOUT)
+  {-3, 0, state}         already decided
+]]
+--- @include "record"
+--- @include "finish"
+--- @include "locate"
+
+local base, now, group, slackMs = KEYS[1], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local id, idx, m, payload = locateMessage(base, KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not id or expiresAtOf(m) <= now then return {-1} end
+local emitted = timeOutIfDue(base, group, id, m, payload, now, slackMs)
+if m.s == 'TIMEOUT' then return {-2, emitted} end
+if m.s ~= 'IN_PROGRESS' then return {-3, 0, m.s} end
+local state = 'REJECTED'
+if ARGV[8] == 'OK' then state = 'COMPLETED' end
+m.a = idx
+m.r = ARGV[9]
+finishCommand(base, group, id, m, payload, state, now, slackMs)
+return {1, 1, state}

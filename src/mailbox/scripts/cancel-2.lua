@@ -1,0 +1,20 @@
+#!lua flags=allow-oom
+--[[ cancel-2: IN_PROGRESS -> CANCELLED, once, with its outbox event (a due timeout wins first).
+
+KEYS[1] group base   KEYS[2] command (base .. 'c:' .. ARGV[1])
+ARGV[1] command id   ARGV[2] now (ms)   ARGV[3] group   ARGV[4] terminal slack (ms)
+Returns
+  {1, 1, metaJson}          cancelled by this call
+  {-3, emitted, metaJson}   already decided (emitted = 1 when this call wrote its TIMEOUT)
+  {-1}                      not found, or past its lifespan
+]]
+--- @include "record"
+--- @include "finish"
+
+local base, id, now, group, slackMs = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local m, payload = loadCommand(KEYS[2])
+if not m or expiresAtOf(m) <= now then return {-1} end
+local emitted = timeOutIfDue(base, group, id, m, payload, now, slackMs)
+if m.s ~= 'IN_PROGRESS' then return {-3, emitted, metaJson(m)} end
+finishCommand(base, group, id, m, payload, 'CANCELLED', now, slackMs)
+return {1, 1, metaJson(m)}

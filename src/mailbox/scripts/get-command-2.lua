@@ -1,0 +1,18 @@
+#!lua flags=allow-oom
+--[[ get-command-2: the status query. Observes a due timeout like every read (and writes it: allowed
+  under OOM so that reads and timeouts keep working while accept is refused).
+
+KEYS[1] group base   KEYS[2] command (base .. 'c:' .. ARGV[1])
+ARGV[1] command id   ARGV[2] now (ms)   ARGV[3] group   ARGV[4] terminal slack (ms)
+Returns
+  {1, emitted, metaJson}   the command; emitted = 1 when this call wrote its TIMEOUT
+  {-1}                     not found, or past its lifespan
+]]
+--- @include "record"
+--- @include "finish"
+
+local id, now = ARGV[1], tonumber(ARGV[2])
+local m, payload = loadCommand(KEYS[2])
+if not m or expiresAtOf(m) <= now then return {-1} end
+local emitted = timeOutIfDue(KEYS[1], ARGV[3], id, m, payload, now, tonumber(ARGV[4]))
+return {1, emitted, metaJson(m)}

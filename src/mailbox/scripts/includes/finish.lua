@@ -1,0 +1,48 @@
+--[[ finish: the one place a command leaves IN_PROGRESS (needs "record"). It rewrites the record in its
+  terminal state with a TTL of the lifespan left plus the slack, drops the deadline and appends the
+  command's one CallbackEvent (JSON, same shape as types.ts) to the group's outbox. The messages leave
+  their boxes in the same step: a box only lists messages of IN_PROGRESS commands. ]]
+
+local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+local function base36 (n)
+  if n == 0 then return '0' end
+  local s = ''
+  while n > 0 do
+    local r = n % 36
+    s = string.sub(BASE36, r + 1, r + 1) .. s
+    n = (n - r) / 36
+  end
+  return s
+end
+
+local function finishCommand (base, group, id, m, payload, state, now, slackMs)
+  m.s = state
+  m.f = now
+  local ttl = expiresAtOf(m) - now
+  if ttl < 0 then ttl = 0 end
+  redis.call('SET', base .. 'c:' .. id, cmsgpack.pack(m, payload), 'PX', ttl + slackMs)
+  redis.call('ZREM', base .. 'due', id)
+  local event = {
+    id = 'cmd_' .. id .. '_' .. string.lower(state) .. '_' .. base36(m.c),
+    clientId = m.k, group = group, commandId = id, type = m.y, state = state,
+    createdAt = m.c, finishedAt = now
+  }
+  if m.x then event.externalId = m.x end
+  if m.a then
+    local d = m.d[m.a + 1]
+    event.destination = { to = d[1], bid = uuidText(d[2]), mid = uuidText(d[3]) }
+  end
+  if m.r then event.response = m.r end
+  redis.call('HSET', base .. 'ob', event.id, cjson.encode(event))
+  redis.call('ZADD', base .. 'oq', now, event.id)
+end
+
+-- Reads observe the deadline themselves, so a lagging sweeper never shows a late state. Returns 1 when it timed out.
+local function timeOutIfDue (base, group, id, m, payload, now, slackMs)
+  if m.s == 'IN_PROGRESS' and timeoutAtOf(m) <= now then
+    finishCommand(base, group, id, m, payload, 'TIMEOUT', now, slackMs)
+    return 1
+  end
+  return 0
+end

@@ -1,0 +1,163 @@
+// The Redis store's footprint and layout: memory per command, hash tags, TTLs, round trips, start-up checks.
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { scriptsDirectory } from '../../src/mailbox/redis-scripts.js'
+import { PAYLOAD, T0, adminClient, freshPrefix, keysOf, request, storeFor } from '../helpers/redis-store-fixtures.js'
+import { startRedis } from '../helpers/redis-server.js'
+
+/** A private Redis without AOF (only the data in used_memory); tests change its config and stats. */
+const server = await startRedis()
+t.teardown(async () => { await server.destroy() })
+const admin = adminClient(t, server.url)
+
+/** eval and evalsha alike. */
+function script (name: string): string { return name.startsWith('eval') ? 'script' : name }
+
+t.test('memory per pending command (one @tmp destination)', async (t) => {
+  const store = await storeFor(t, server.url)
+  const now = Date.now()
+  /** Allocated bytes without client buffers, once Redis has finished rehashing (it does so in its cron). */
+  const usedMemory = async (): Promise<number> => {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const stats = await admin.call('MEMORY', 'STATS') as unknown[]
+    const stat = (name: string): number => Number(stats[stats.indexOf(name) + 1])
+    return stat('total.allocated') - stat('clients.normal')
+  }
+  for (let i = 0; i < 200; i++) await store.accept(request({ lifespanSeconds: 300, timeoutSeconds: 300 }), now) // the deadline set is a skiplist past 128
+  const before = await usedMemory()
+  const n = 3000
+  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: 50 }, () => store.accept(request({ lifespanSeconds: 300, timeoutSeconds: 300 }), now)))
+  const perCommand = (await usedMemory() - before) / n
+  const sample = (await store.accept(request(), now)).command
+  const record = await admin.memory('USAGE', store.keys.command('acme', sample.commandId))
+  const index = await admin.memory('USAGE', store.keys.boxIndex(sample.destinations[0]!.bid))
+  t.comment(`allocated per pending command: ${perCommand.toFixed(0)} bytes with a ${PAYLOAD.length}-byte payload, ${(perCommand - PAYLOAD.length).toFixed(0)} bytes besides it`)
+  t.comment(`MEMORY USAGE: record ${String(record)} bytes, box index ${String(index)} bytes (plus a deadline entry and the expires entries)`)
+  t.ok(perCommand - PAYLOAD.length <= 600, 'at most ~600 bytes plus the payload')
+})
+
+t.test('every key of a group carries its hash tag; only a few global keys do not', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, server.url, prefix)
+  const groups = ['acme', 'odd{group}:x']
+  for (const group of groups) {
+    const { command } = await store.accept(request({ group, to: ['@tmp', 'liz'], idempotencyKey: 'k', fingerprint: 'f' }), T0)
+    await store.cancel(group, command.commandId, T0 + 1)
+    await store.accept(request({ group }), T0)
+  }
+  const keys = await keysOf(admin, prefix)
+  const global = keys.filter((k) => !k.includes('{'))
+  t.same([...new Set(global.map((k) => k.replace(/:b:[0-9a-f-]{36}$/, ':b:<bid>')))].sort(), [`${prefix}:b:<bid>`, `${prefix}:groups`, `${prefix}:seq`])
+  for (const key of keys.filter((k) => k.includes('{'))) {
+    const tag = key.slice(key.indexOf('{') + 1, key.indexOf('}'))
+    t.ok(groups.map((g) => `g:${encodeURIComponent(g)}`).includes(tag), `${key}: one slot per group`)
+    t.ok(key.startsWith(`${prefix}:{${tag}}:`), `${key}: tag right after the prefix`)
+  }
+  t.equal(new Set(keys.filter((k) => k.includes('{')).map((k) => k.slice(0, k.indexOf('}') + 1))).size, 2, 'two groups, two tags')
+})
+
+t.test('no credential-like data in keys or values', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, server.url, prefix)
+  const { command } = await store.accept(request({ to: ['@tmp', 'max'], externalId: 'order-1', idempotencyKey: 'k', fingerprint: 'f' }), T0)
+  const d = command.destinations[0]!
+  await store.answer(d.bid, d.mid, { status: 'OK', response: '{"jws":"abc"}' }, T0 + 1)
+  const dump: string[] = []
+  for (const key of await keysOf(admin, prefix)) {
+    dump.push(key)
+    const type = await admin.type(key)
+    if (type === 'string') dump.push((await admin.getBuffer(key))!.toString('latin1'))
+    if (type === 'hash') dump.push(...Object.entries(await admin.hgetall(key)).flat())
+    if (type === 'zset') dump.push(...await admin.zrange(key, 0, -1))
+    if (type === 'set') dump.push(...await admin.smembers(key))
+  }
+  t.ok(dump.length > 10)
+  t.notOk(dump.some((text) => /x-api-key|api.?key|authorization|password|passwd|secret|whsec_|basic /i.test(text)), 'nothing that looks like a credential')
+})
+
+t.test('record TTLs: lifespan + grace while pending, lifespan left + slack once terminal; indexes live as long as their box', async (t) => {
+  const store = await storeFor(t, server.url, freshPrefix(), { purgeGraceMs: 600_000, terminalSlackMs: 5_000 })
+  const near = (actual: number, expected: number, what: string): void => { t.ok(actual <= expected && actual > expected - 2_000, `${what}: ${actual} ms, expected ~${expected}`) }
+  const { command } = await store.accept(request({ lifespanSeconds: 60 }), T0)
+  const d = command.destinations[0]!
+  near(await admin.pttl(store.keys.command('acme', command.commandId)), 60_000 + 600_000, 'pending record')
+  near(await admin.pttl(store.keys.boxIndex(d.bid)), 60_000 + 5_000, '@tmp box index')
+  await store.answer(d.bid, d.mid, { status: 'OK', response: '1' }, T0 + 10_000)
+  near(await admin.pttl(store.keys.command('acme', command.commandId)), 50_000 + 5_000, 'terminal record')
+  const short = (await store.accept(request({ to: ['nina'], lifespanSeconds: 10, timeoutSeconds: 10 }), T0)).command.destinations[0]!
+  near(await admin.pttl(store.keys.boxIndex(short.bid)), 10_000 + 5_000, 'named box index')
+  const long = (await store.accept(request({ to: ['nina'], lifespanSeconds: 100, timeoutSeconds: 10 }), T0)).command.destinations[0]!
+  t.equal(long.bid, short.bid)
+  near(await admin.pttl(store.keys.boxIndex(short.bid)), 100_000 + 5_000, 'named box index, extended with the box')
+  near(await admin.pttl(store.keys.namedBox('acme', 'nina')), 100_000 + 5_000, 'named box')
+  const late = (await store.accept(request({ group: 'late', timeoutSeconds: 30, lifespanSeconds: 30 }), T0)).command
+  t.equal(await store.claimDue(T0 + 31_000, 10), 3, 'this one and the two above')
+  t.ok(await admin.pttl(store.keys.command('late', late.commandId)) <= 5_000, 'timed out after its lifespan: only the slack is left')
+})
+
+t.test('round trips: a device call is one script once its box index is cached; accept is one pipeline', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, server.url, prefix)
+  const device = await storeFor(t, server.url, prefix)
+  const { command } = await store.accept(request(), T0)
+  const d = command.destinations[0]!
+  const monitor = await admin.monitor()
+  t.teardown(() => monitor.disconnect())
+  let seen: string[] = []
+  monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua') seen.push(String(args[0]).toLowerCase()) })
+  const settle = async (): Promise<string[]> => {
+    await admin.ping() // MONITOR has seen everything sent before this
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const calls = seen.filter((name) => name !== 'ping')
+    seen = []
+    return calls
+  }
+  await settle()
+  await device.readMessage(d.bid, d.mid, T0 + 1)
+  const first = await settle()
+  await device.readMessage(d.bid, d.mid, T0 + 2)
+  await device.listBox(d.bid, d.token, T0 + 2)
+  const repeat = await settle()
+  await store.accept(request(), T0)
+  const accept = await settle()
+  t.comment(`first touch: ${first.join(', ')}; two repeat calls: ${repeat.join(', ')}; accept: ${accept.join(', ')}`)
+  t.same(first.map(script), ['get', 'script'], 'first touch reads the index, then runs the script')
+  t.same(repeat.map(script), ['script', 'script'], 'repeat calls run their script only')
+  t.same(accept.map(script), ['set', 'script'], 'accept: the box index, then the script, in one pipeline')
+})
+
+t.test('maxmemory-policy: a warning unless noeviction, also when CONFIG is disabled', async (t) => {
+  t.same((await storeFor(t, server.url)).warnings, [], 'noeviction: no warning')
+  await admin.config('SET', 'maxmemory-policy', 'allkeys-lru')
+  try {
+    const store = await storeFor(t, server.url)
+    t.match(store.warnings, [/allkeys-lru, not noeviction/])
+  } finally {
+    await admin.config('SET', 'maxmemory-policy', 'noeviction')
+  }
+  const locked = await startRedis({ extraArgs: ['--rename-command', 'CONFIG', '""'] })
+  t.teardown(() => locked.destroy())
+  const store = await storeFor(t, locked.url)
+  t.match(store.warnings, [/could not read maxmemory-policy/])
+  t.equal((await store.accept(request(), T0)).replayed, false, 'and it works all the same')
+})
+
+t.test('named box entries of commands past their lifespan are pruned as the box grows', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, server.url, prefix)
+  await store.accept(request({ to: ['olga'], timeoutSeconds: 600, lifespanSeconds: 600 }), T0)
+  for (let i = 0; i < 40; i++) await store.accept(request({ to: ['olga'], timeoutSeconds: 1, lifespanSeconds: 1 }), T0)
+  const later = []
+  for (let i = 0; i < 40; i++) later.push((await store.accept(request({ to: ['olga'], timeoutSeconds: 600, lifespanSeconds: 600 }), T0 + 2_000)).command)
+  const fields = await admin.hlen(store.keys.namedBox('acme', 'olga'))
+  t.ok(fields < 60, `${fields} fields left of 84 written`)
+  const d = later[0]!.destinations[0]!
+  t.equal((await store.listBox(d.bid, d.token, T0 + 2_001))?.length, 41, 'every live message is still listed')
+})
+
+t.test('the scripts are found from the compiled dist/ tree as well as from src/', async (t) => {
+  const src = fileURLToPath(new URL('../../src/mailbox/scripts/', import.meta.url))
+  t.equal(scriptsDirectory(new URL('../../src/mailbox/redis-scripts.ts', import.meta.url).href), src)
+  t.equal(scriptsDirectory(new URL('../../dist/src/mailbox/redis-scripts.js', import.meta.url).href), src)
+  t.throws(() => scriptsDirectory('file:///nowhere/at/all/x.js'), /scripts not found/)
+})
