@@ -14,6 +14,7 @@ export interface SchemaNode {
   minimum?: number
   maximum?: number
   minLength?: number
+  pattern?: string
   description?: string
 }
 
@@ -54,7 +55,8 @@ const brokerSchema: SchemaNode = {
       default: {},
       properties: {
         url: { type: 'string', default: 'redis://127.0.0.1:6379' },
-        prefix: { type: 'string', minLength: 1, default: 'hermod' },
+        // Braces would break the per-group Redis Cluster hash tags the keys are built with.
+        prefix: { type: 'string', minLength: 1, pattern: '^[^{}]+$', default: 'hermod' },
         options: { type: 'object', default: {}, description: 'passed to ioredis unchanged' }
       }
     },

@@ -98,7 +98,13 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   }
 }
 
-async function createStore (config: BrokerConfig, _logger?: Logger): Promise<MailboxStore> {
+async function createStore (config: BrokerConfig, logger?: Logger): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
-  throw new Error(`store "${config.broker.store}" is not available in this build`)
+  // Loaded only when used, so the embedded default never touches ioredis.
+  const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
+  return await RedisMailboxStore.connect({
+    config: config.broker.redis,
+    purgeGraceMs: config.broker.purgeGraceMs,
+    ...(logger === undefined ? {} : { logger })
+  })
 }
