@@ -6,6 +6,7 @@ import { createLogger } from '../server/logger.js'
 import { startBroker } from '../server/start.js'
 import { VERSION } from '../version.js'
 import { runDlq } from './dlq.js'
+import { runHealthcheck } from './healthcheck.js'
 
 const HELP = `hermod-broker ${VERSION}: a Hermod-compatible messaging broker
 
@@ -14,6 +15,7 @@ Usage:
   hermod-broker generate-client <client-id> [--group GROUP]
   hermod-broker dlq list [--limit N] [--url URL] [--user USER:PASSWORD] [--insecure]
   hermod-broker dlq replay <event-id> [--url URL] [--user USER:PASSWORD] [--insecure]
+  hermod-broker healthcheck [--config FILE]     exit 0 when the local broker is ready (Docker HEALTHCHECK)
   hermod-broker version
 
 Config: --config, else $HERMOD_CONFIG, else ./config/application.yml. Environment overrides in
@@ -26,6 +28,7 @@ async function main (argv: string[]): Promise<number> {
     case 'start': return await start(rest)
     case 'generate-client': return generateClient(rest)
     case 'dlq': return await runDlq(rest)
+    case 'healthcheck': return await runHealthcheck(rest)
     case 'version': case '--version': case '-v':
       process.stdout.write(`${VERSION}\n`)
       return 0

@@ -115,7 +115,8 @@ export async function startRedis (opts: RedisServerOptions = {}): Promise<RedisS
   }
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port nothing listens on right now. */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
