@@ -166,13 +166,13 @@ export class MemoryCallbackQueue implements CallbackQueue {
         this.ready.delete(clientId)
         if (list.length > 0) this.ready.set(clientId, list) // to the back of the round
         this.waiting--
-        this.start(entry)
+        this.startAttempt(entry)
         progress = true
       }
     }
   }
 
-  private start (entry: Entry): void {
+  private startAttempt (entry: Entry): void {
     const clientId = entry.event.clientId
     this.active++
     this.activeByClient.set(clientId, (this.activeByClient.get(clientId) ?? 0) + 1)

@@ -25,6 +25,8 @@ export interface CallbackQueue {
   /** Queues a dead letter again with a fresh schedule; false when no dead letter has that id. */
   replay (eventId: string): Promise<boolean>
   stats (): Promise<CallbackQueueStats>
+  /** Starts delivering (a worker); drivers that deliver from construction leave it out. */
+  start? (): void
   /** Resolves when the queue's backend answers. */
   ping (): Promise<void>
   /** Stops taking work, waits for attempts in flight (bounded), releases resources. */

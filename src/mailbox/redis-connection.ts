@@ -1,11 +1,7 @@
 // The Redis store's plumbing: fail-fast connection options, the command id blocks and the box id cache.
 import type { Redis, RedisOptions } from 'ioredis'
+import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
 import type { BoxRef } from './keys.js'
-
-/** Reconnect delay: 100 ms, 200 ms, ... capped at 1 s, forever (so the API recovers by itself). */
-export function reconnectDelay (attempt: number): number {
-  return Math.min(attempt * 100, 1000)
-}
 
 /**
  * Options of the API connection: nothing is queued while Redis is away (a call fails at once and the
@@ -14,12 +10,11 @@ export function reconnectDelay (attempt: number): number {
  * @param userOptions `broker.redis.options`, applied on top except for the settings fail-fast needs
  */
 export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Record<string, unknown> = {}): RedisOptions {
-  const { keyPrefix: _ignored, ...rest } = userOptions as RedisOptions
   return {
     connectTimeout: 2000,
     commandTimeout: commandTimeoutMs,
     retryStrategy: reconnectDelay,
-    ...rest,
+    ...userRedisOptions(userOptions),
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -35,17 +30,6 @@ export const SUBSCRIBER_OVERRIDES: Partial<RedisOptions> = {
   autoResendUnfulfilledCommands: true,
   autoResubscribe: true,
   commandTimeout: undefined
-}
-
-/** Ends a connection: QUIT when it is up (bounded), a plain disconnect otherwise. */
-export async function closeConnection (client: Redis, timeoutMs = 1000): Promise<void> {
-  if (client.status === 'end') return
-  if (client.status === 'ready') {
-    const quit = client.quit().then(() => true, () => false)
-    const timer = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref())
-    if (await Promise.race([quit, timer])) return
-  }
-  client.disconnect()
 }
 
 /**

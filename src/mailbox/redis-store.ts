@@ -2,10 +2,11 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RedisConfig } from '../config/types.js'
+import { closeConnection } from '../redis/connection.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
-  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, closeConnection
+  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions
 } from './redis-connection.js'
 import {
   decodeAnswer, decodeCancel, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry

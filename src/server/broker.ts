@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { ClientRegistry } from '../auth/clients.js'
 import { CallbackDeliverer } from '../callbacks/deliverer.js'
-import { MemoryCallbackQueue, type MemoryCallbackQueueOptions } from '../callbacks/memory-queue.js'
+import { MemoryCallbackQueue, type AttemptReport, type MemoryCallbackQueueOptions } from '../callbacks/memory-queue.js'
 import type { CallbackQueue } from '../callbacks/queue.js'
 import { OutboxRelay } from '../callbacks/relay.js'
 import type { BrokerConfig } from '../config/types.js'
@@ -11,6 +11,7 @@ import { BoxWaiters } from '../mailbox/box-waiters.js'
 import { systemClock, type Clock } from '../mailbox/clock.js'
 import { MemoryMailboxStore } from '../mailbox/memory-store.js'
 import type { MailboxStore } from '../mailbox/store.js'
+import type { CallbackEvent } from '../mailbox/types.js'
 import { Sweeper } from '../mailbox/sweeper.js'
 import { buildApp, type BuildAppOptions } from './app.js'
 import type { BrokerContext } from './context.js'
@@ -54,16 +55,21 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   })
   let metrics: BrokerMetrics | undefined
   const hooks = options.queueHooks
-  const queue: CallbackQueue = new MemoryCallbackQueue({
+  const role = options.role ?? 'all'
+  const queueOptions = {
     deliverer,
     config: config.broker.callbacks,
     ...(logger === undefined ? {} : { logger: logger.child({ component: 'callback-queue' }) }),
-    onAttempt: (event, report) => {
+    onAttempt: (event: CallbackEvent, report: AttemptReport) => {
       metrics?.callbackAttempts.inc({ outcome: report.result.kind })
       hooks?.onAttempt?.(event, report)
     },
     ...(hooks?.onSettled === undefined ? {} : { onSettled: hooks.onSettled })
-  })
+  }
+  // The embedded store's callbacks live in this process; the Redis store's in BullMQ, next to it.
+  const queue: CallbackQueue = config.broker.store === 'redis'
+    ? new (await import('../callbacks/bullmq-queue.js')).BullmqCallbackQueue({ ...queueOptions, redis: config.broker.redis, role })
+    : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
   const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false }
@@ -72,7 +78,6 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }), (events) => {
     for (const event of events) metrics?.finished.inc({ state: event.state })
   })
-  const role = options.role ?? 'all'
 
   return {
     app,
@@ -81,6 +86,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     relay,
     start () {
       if (role === 'api') return
+      queue.start?.()
       sweeper.start()
       relay.start()
     },

@@ -1,0 +1,91 @@
+// The BullMQ callback driver's plumbing: key prefix, connection options, retention, control-flow errors.
+import type { Redis, RedisOptions } from 'ioredis'
+import { UnrecoverableError } from 'bullmq'
+import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
+import type { DeliveryResult } from './deliverer.js'
+
+/**
+ * BullMQ's key prefix for a broker key prefix: `<prefix>:{cb}`, so every queue key reads
+ * `<prefix>:{cb}:<queue>:<suffix>`. It starts with the broker's prefix (like every key the broker
+ * writes) and carries the hash tag `{cb}`, so all keys of the queue sit in one Cluster slot, which
+ * BullMQ's multi-key Lua scripts need (the mailbox uses `{g:<group>}` the same way).
+ */
+export function bullmqPrefix (prefix: string): string {
+  if (prefix.length === 0 || /[{}]/.test(prefix)) throw new Error(`redis key prefix must be non-empty and contain no braces: ${JSON.stringify(prefix)}`)
+  return `${prefix}:{cb}`
+}
+
+/**
+ * The producer's connection (enqueue, dead letters, replay, stats, ping): nothing is queued while
+ * Redis is away, so a call fails at once (the relay keeps the events in the outbox and retries), and
+ * a hung Redis is bounded by `commandTimeoutMs`.
+ */
+export function producerConnectionOptions (options: Record<string, unknown>, commandTimeoutMs: number): RedisOptions {
+  return {
+    connectTimeout: 2000,
+    retryStrategy: reconnectDelay,
+    ...userRedisOptions(options),
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    lazyConnect: false
+  }
+}
+
+/** The worker's connection (BullMQ duplicates it for its blocking fetch): it waits for Redis, as BullMQ requires. */
+export function workerConnectionOptions (options: Record<string, unknown>): RedisOptions {
+  return {
+    connectTimeout: 2000,
+    retryStrategy: reconnectDelay,
+    ...userRedisOptions(options),
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    lazyConnect: false
+  }
+}
+
+/** Resolves `promise`, or rejects with `message` after `ms`. */
+export async function within<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Name of the custom backoff strategy the jobs ask for (the Worker's `settings.backoffStrategy`). */
+export const BACKOFF_TYPE = 'hermod-policy'
+
+/**
+ * Thrown by the processor when policy.ts decided to retry: BullMQ's backoff strategy returns
+ * `delayMs` and moves the job to the delayed set, counting the attempt, in one script. In memory only:
+ * BullMQ stores the message (the deliverer's scrubbed reason) as failedReason.
+ */
+export class CallbackRetryError extends Error {
+  constructor (readonly attempt: number, readonly result: DeliveryResult, readonly delayMs: number, reason: string) {
+    super(reason)
+    this.name = 'CallbackRetryError'
+  }
+}
+
+/** Thrown by the processor when policy.ts decided to dead-letter: BullMQ fails the job at once, no retry. */
+export class CallbackDeadLetterError extends UnrecoverableError {
+  constructor (readonly attempt: number, readonly result: DeliveryResult, reason: string) {
+    super(reason)
+  }
+}
+
+/**
+ * How long a job waits when its client already has `perClientConcurrency` attempts in flight in this
+ * process: 100 ms, doubled per earlier deferral of the same job, capped at the attempt timeout and 5 s,
+ * with ±50 % jitter. A hung client's backlog costs a few cheap moves per timeout instead of a worker slot
+ * each; a busy client's next event waits at most ~7.5 s longer than with an exact per-client FIFO.
+ */
+export function deferDelayMs (earlierDeferrals: number, timeoutMs: number, random: () => number): number {
+  const base = 100
+  const cap = Math.max(base, Math.min(timeoutMs, 5_000))
+  const ceiling = Math.min(cap, base * 2 ** Math.min(Math.max(0, earlierDeferrals), 20))
+  return Math.max(1, Math.round(ceiling * (0.5 + random())))
+}
