@@ -1,6 +1,7 @@
 // The embedded store: the whole mailbox in one process's memory, for development, tests and demos.
 import { randomUUID, timingSafeEqual } from 'node:crypto'
 import { DeadlineHeap } from './deadline-heap.js'
+import { StoreSignals } from './store-signals.js'
 import { IdempotencyConflictError, type DeviceAnswer, type MailboxStore } from './store.js'
 import {
   callbackEventId,
@@ -39,8 +40,7 @@ export class MemoryMailboxStore implements MailboxStore {
   private readonly deadlines = new DeadlineHeap()
   private readonly expiries = new DeadlineHeap()
   private readonly outbox = new Map<string, CallbackEvent>()
-  private readonly boxListeners = new Set<(bid: string) => void>()
-  private readonly outboxListeners = new Set<() => void>()
+  private readonly signals = new StoreSignals()
 
   async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
     const idemKey = req.idempotencyKey === undefined ? undefined : `${req.clientId}\0${req.idempotencyKey}`
@@ -86,7 +86,7 @@ export class MemoryMailboxStore implements MailboxStore {
       this.idempotency.set(idemKey, { commandId, fingerprint: req.fingerprint, expiresAt })
       this.expiries.push(expiresAt, `idem:${idemKey}`)
     }
-    for (const d of destinations) for (const listener of this.boxListeners) listener(d.bid)
+    for (const d of destinations) this.signals.boxActivity(d.bid)
     return { command: view(command), replayed: false }
   }
 
@@ -177,20 +177,17 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 
   onBoxActivity (listener: (bid: string) => void): () => void {
-    this.boxListeners.add(listener)
-    return () => { this.boxListeners.delete(listener) }
+    return this.signals.onBoxActivity(listener)
   }
 
   onOutbox (listener: () => void): () => void {
-    this.outboxListeners.add(listener)
-    return () => { this.outboxListeners.delete(listener) }
+    return this.signals.onOutbox(listener)
   }
 
   async ping (): Promise<void> {}
 
   async close (): Promise<void> {
-    this.boxListeners.clear()
-    this.outboxListeners.clear()
+    this.signals.clear()
   }
 
   /** Counts for health and benchmarks. */
@@ -235,7 +232,7 @@ export class MemoryMailboxStore implements MailboxStore {
     if (answered !== undefined) event.destination = { to: answered.to, bid: answered.bid, mid: answered.mid }
     if (command.response !== undefined) event.response = command.response
     this.outbox.set(event.id, event)
-    for (const listener of this.outboxListeners) listener()
+    this.signals.outboxAppended()
   }
 
   private createBox (group: string, name: string | undefined, expiresAt: number): Box {

@@ -12,6 +12,7 @@ import {
   decodeAnswer, decodeCancel, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
 } from './redis-replies.js'
 import { MailboxScripts } from './redis-scripts.js'
+import { StoreSignals } from './store-signals.js'
 import type { DeviceAnswer, MailboxStore } from './store.js'
 import type {
   AcceptRequest, AcceptResult, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, ReadResult
@@ -57,8 +58,7 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly logger: Logger | undefined
   private readonly registeredGroups = new Set<string>()
   private readonly ackHints = new Map<string, string>()
-  private readonly boxListeners = new Set<(bid: string) => void>()
-  private readonly outboxListeners = new Set<() => void>()
+  private readonly signals = new StoreSignals((err) => this.logger?.error({ err }, 'store listener failed'))
   private readonly subscribed: Promise<unknown>
   private currentWarnings: string[] = []
   private policyCheck: Promise<void> | undefined
@@ -222,13 +222,11 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   onBoxActivity (listener: (bid: string) => void): () => void {
-    this.boxListeners.add(listener)
-    return () => { this.boxListeners.delete(listener) }
+    return this.signals.onBoxActivity(listener)
   }
 
   onOutbox (listener: () => void): () => void {
-    this.outboxListeners.add(listener)
-    return () => { this.outboxListeners.delete(listener) }
+    return this.signals.onOutbox(listener)
   }
 
   async ping (): Promise<void> {
@@ -237,8 +235,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   /** Quits both connections (the API connection and the subscriber). */
   async close (): Promise<void> {
-    this.boxListeners.clear()
-    this.outboxListeners.clear()
+    this.signals.clear()
     await Promise.all([closeConnection(this.redis), closeConnection(this.subscriber)])
   }
 
@@ -263,13 +260,9 @@ export class RedisMailboxStore implements MailboxStore {
     return decoded.result
   }
 
-  private notifyOutbox (): void { for (const listener of this.outboxListeners) listener() }
+  private notifyOutbox (): void { this.signals.outboxAppended() }
 
-  private announce (bid: string): void {
-    for (const listener of this.boxListeners) {
-      try { listener(bid) } catch (err) { this.logger?.error({ err }, 'box activity listener failed') }
-    }
-  }
+  private announce (bid: string): void { this.signals.boxActivity(bid) }
 
   private async guard<T> (fn: () => Promise<T>): Promise<T> {
     try { return await fn() } catch (err) { throw toStoreError(err) }
