@@ -101,7 +101,9 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
       trustStore: filePath(callbacks['trust-store'], 'broker.callbacks.trust-store'),
       trustStorePassword: callbacks['trust-store-password'],
       insecureSkipVerify: callbacks['insecure-skip-verify'],
-      deadLetterMax: callbacks['dead-letter-max']
+      deadLetterMax: callbacks['dead-letter-max'],
+      lockDurationMs: callbacks['lock-duration-ms'],
+      stalledIntervalMs: callbacks['stalled-interval-ms']
     }),
     generateClientOpen: broker['generate-client-open'],
     admin: admin?.username === undefined ? undefined : { username: admin.username, password: admin.password },

@@ -91,7 +91,9 @@ const brokerSchema: SchemaNode = {
         'trust-store': text,
         'trust-store-password': text,
         'insecure-skip-verify': flag(false),
-        'dead-letter-max': integer(10000, 0)
+        'dead-letter-max': integer(10000, 0),
+        'lock-duration-ms': integer(10000, 1000, 600000),
+        'stalled-interval-ms': integer(5000, 500, 600000)
       }
     },
     'generate-client-open': flag(false),

@@ -62,8 +62,12 @@ export interface CallbackConfig {
   trustStorePassword?: string
   /** Skip TLS verification of callback targets (explicit opt-in, logged at start). */
   insecureSkipVerify: boolean
-  /** Dead letters kept (embedded store); the oldest are dropped past it. */
+  /** Dead letters kept; the oldest are dropped past it. */
   deadLetterMax: number
+  /** BullMQ (Redis store): how long a worker's claim on a callback lasts without renewal (renewed at half), ms. */
+  lockDurationMs: number
+  /** BullMQ (Redis store): how often workers look for callbacks whose worker died (R19), ms. */
+  stalledIntervalMs: number
 }
 
 export interface CommandLimits {

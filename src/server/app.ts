@@ -34,15 +34,31 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     requestIdHeader: 'x-request-id',
     bodyLimit: config.broker.commands.bodyLimit,
     trustProxy: config.broker.trustProxy,
-    return503OnClosing: true,
+    // Shutting down is answered by our own hook below, with our error body.
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
     ...options.server
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+  // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
+  // another instance can take them, and Connection: close moves the client off this one (R27).
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!broker.draining) return done()
+    void reply.code(503).header('retry-after', '1').header('connection', 'close')
+      .send(errorBody(503, 'HERMOD_SHUTTING_DOWN', 'The broker is shutting down; try again (another instance)'))
+  })
+  // Fastify hands every request's child logger an options object, usually empty; pino builds a child
+  // without one several times faster (no per-request rebuild of the log methods). Same output.
+  app.setChildLoggerFactory((logger, bindings, childOptions) =>
+    Object.keys(childOptions).length === 0 ? logger.child(bindings) : logger.child(bindings, childOptions))
+  // Callback style and a level check: no promise, and no log object built when info is off.
+  app.addHook('onResponse', (request, reply, done) => {
+    if ((request.log as Partial<Logger>).isLevelEnabled?.('info') !== false) {
+      request.log.info({ method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    }
+    done()
   })
   for (const schema of sharedSchemas) app.addSchema(schema)
   registerMetrics(app, broker.metrics, config.server.contextPath)

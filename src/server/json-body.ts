@@ -30,6 +30,18 @@ export function jsonDepth (text: string, limit = MAX_JSON_DEPTH): number {
 }
 
 /**
+ * True when `body` holds at most `limit` bytes `{` and `[` in all: then no nesting can be deeper than
+ * `limit`, and the exact scan (jsonDepth) is not needed. Native `indexOf` keeps this about ten times
+ * cheaper than the scan for ordinary bodies (a dozen brackets); it gives up at `limit + 1`.
+ */
+export function fewOpeners (body: Buffer, limit = MAX_JSON_DEPTH): boolean {
+  let seen = 0
+  for (let i = body.indexOf(0x7b); i !== -1; i = body.indexOf(0x7b, i + 1)) if (++seen > limit) return false
+  for (let i = body.indexOf(0x5b); i !== -1; i = body.indexOf(0x5b, i + 1)) if (++seen > limit) return false
+  return true
+}
+
+/**
  * Replaces Fastify's JSON parser for `application/json` and `application/*+json`: invalid UTF-8
  * nesting deeper than MAX_JSON_DEPTH and `__proto__` / `constructor.prototype` keys are 400s
  * (R23, R24); an empty body is `undefined`; other content types are 415.
@@ -45,7 +57,7 @@ export function registerJsonBodyParser (app: FastifyInstance): void {
     } catch {
       return done(new HERMOD_INVALID_JSON('it is not valid UTF-8'))
     }
-    if (jsonDepth(text) > MAX_JSON_DEPTH) return done(new HERMOD_INVALID_JSON(`it nests deeper than ${MAX_JSON_DEPTH} levels`))
+    if (!fewOpeners(body) && jsonDepth(text) > MAX_JSON_DEPTH) return done(new HERMOD_INVALID_JSON(`it nests deeper than ${MAX_JSON_DEPTH} levels`))
     try {
       done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
     } catch (err) {

@@ -50,6 +50,8 @@ export function makeConfig (overrides: Partial<CallbackConfig> = {}): CallbackCo
     perClientConcurrency: 1,
     insecureSkipVerify: false,
     deadLetterMax: 100,
+    lockDurationMs: 10_000,
+    stalledIntervalMs: 5_000,
     ...overrides
   }
 }

@@ -81,7 +81,9 @@ t.test('without a file: built-in defaults, and the documented derived values', a
       concurrency: 64,
       perClientConcurrency: 8,
       insecureSkipVerify: false,
-      deadLetterMax: 10000
+      deadLetterMax: 10000,
+      lockDurationMs: 10000,
+      stalledIntervalMs: 5000
     },
     generateClientOpen: false,
     devSink: false,

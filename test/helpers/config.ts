@@ -41,7 +41,9 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
         concurrency: 16,
         perClientConcurrency: 4,
         insecureSkipVerify: false,
-        deadLetterMax: 1000
+        deadLetterMax: 1000,
+        lockDurationMs: 10000,
+        stalledIntervalMs: 5000
       },
       generateClientOpen: false,
       devSink: false,

@@ -123,3 +123,14 @@ t.test('R29: past the event-loop delay limit requests are shed with 503 HERMOD_O
   const live = await broker.app.inject({ url: '/hermod/actuator/health/liveness' })
   t.equal(live.statusCode, 200)
 })
+
+t.test('R27: while draining, requests get 503 HERMOD_SHUTTING_DOWN with Retry-After and Connection: close', async (t) => {
+  const { broker, key } = await buildTestBroker(t)
+  broker.context.draining = true
+  const res = await broker.app.inject({ method: 'POST', url: '/hermod/rest/command/ping', headers: { 'x-api-key': key('prime') } })
+  broker.context.draining = false
+  t.equal(res.statusCode, 503)
+  t.same(res.json(), { statusCode: 503, code: 'HERMOD_SHUTTING_DOWN', error: 'Service Unavailable', message: 'The broker is shutting down; try again (another instance)' })
+  t.equal(res.headers['retry-after'], '1')
+  t.equal(res.headers.connection, 'close')
+})
