@@ -111,7 +111,8 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
     overload: {
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],
-      maxRssBytes: broker.overload['max-rss-bytes']
+      maxRssBytes: broker.overload['max-rss-bytes'],
+      startGraceMs: broker.overload['start-grace-ms']
     },
     log: { level: log.level, pretty: log.pretty },
     trustProxy: broker['trust-proxy']

@@ -111,7 +111,8 @@ const brokerSchema: SchemaNode = {
       properties: {
         'max-event-loop-delay-ms': integer(1000, 0),
         'max-heap-used-bytes': integer(0, 0),
-        'max-rss-bytes': integer(0, 0)
+        'max-rss-bytes': integer(0, 0),
+        'start-grace-ms': integer(5000, 0, 600000)
       }
     },
     log: {

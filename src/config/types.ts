@@ -100,7 +100,13 @@ export interface BrokerSettings {
   /** Keep the callbacks the broker sends to itself (the dev sink at {context-path}/dev/callbacks). */
   devSink: boolean
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
-  overload: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number }
+  overload: {
+    maxEventLoopDelayMs: number
+    maxHeapUsedBytes: number
+    maxRssBytes: number
+    /** No shedding for this long after the app is ready: start-up work (module loading, TLS) is not overload. */
+    startGraceMs: number
+  }
   log: { level: string, pretty: 'auto' | boolean }
   /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string

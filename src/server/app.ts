@@ -63,6 +63,8 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   for (const schema of sharedSchemas) app.addSchema(schema)
   registerMetrics(app, broker.metrics, config.server.contextPath)
   const overload = config.broker.overload
+  let readyAt = Infinity
+  app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     maxHeapUsedBytes: overload.maxHeapUsedBytes,
@@ -70,6 +72,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     sampleInterval: 200,
     // Shed load with our error body (R29); liveness opts out so an overloaded broker is not restarted.
     pressureHandler: (request, reply, type) => {
+      if (Date.now() - readyAt < overload.startGraceMs) return undefined
       request.log.warn({ type }, 'overloaded: request shed')
       void reply.code(503).header('retry-after', '1')
       // A non-null return is sent as the reply and ends the request (the plugin's types say void).

@@ -126,7 +126,7 @@ broker:
   generate-client-open: true
   admin: { username: ops, password: pw }
   dev-sink: true
-  overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000 }
+  overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
 `
@@ -142,7 +142,7 @@ broker:
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
-    overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000 },
+    overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     log: { level: 'warn', pretty: false },
     trustProxy: '10.0.0.0/8'
   })

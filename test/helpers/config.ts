@@ -47,7 +47,7 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       },
       generateClientOpen: false,
       devSink: false,
-      overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
+      overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
       log: { level: 'silent', pretty: false },
       trustProxy: false
     }
