@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config/load.js'
 import { createLogger } from '../server/logger.js'
 import { startBroker } from '../server/start.js'
 import { VERSION } from '../version.js'
+import { runBench } from './bench.js'
 import { runDlq } from './dlq.js'
 import { runHealthcheck } from './healthcheck.js'
 
@@ -15,6 +16,7 @@ Usage:
   hermod-broker generate-client <client-id> [--group GROUP]
   hermod-broker dlq list [--limit N] [--url URL] [--user USER:PASSWORD] [--insecure]
   hermod-broker dlq replay <event-id> [--url URL] [--user USER:PASSWORD] [--insecure]
+  hermod-broker bench [--store memory|redis | --url URL --api-key KEY] [--scenario roundtrip|accept] ...
   hermod-broker healthcheck [--config FILE]     exit 0 when the local broker is ready (Docker HEALTHCHECK)
   hermod-broker version
 
@@ -29,6 +31,7 @@ async function main (argv: string[]): Promise<number> {
     case 'generate-client': return generateClient(rest)
     case 'dlq': return await runDlq(rest)
     case 'healthcheck': return await runHealthcheck(rest)
+    case 'bench': return await runBench(rest)
     case 'version': case '--version': case '-v':
       process.stdout.write(`${VERSION}\n`)
       return 0

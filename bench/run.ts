@@ -1,0 +1,279 @@
+// `npm run bench`: the ceiling and the broker side by side on this machine, medians over several runs, written to bench/results/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startBrokerProcess } from '../src/bench/broker-process.js'
+import { CallbackWaiters } from '../src/bench/callback-waiters.js'
+import { cpuLayout, pinSelf, type CpuLayout } from '../src/bench/cpu-pinning.js'
+import { BENCH_TLS } from '../src/bench/http-client.js'
+import { runLoad } from '../src/bench/load-run.js'
+import { startReceiver } from '../src/bench/receiver.js'
+import { startPrivateRedis, type PrivateRedis } from '../src/bench/redis-server.js'
+import type { RunResult } from '../src/bench/result.js'
+import { median, round } from '../src/bench/stats.js'
+import { startCeiling } from './ceiling-process.js'
+import { measureExpiry } from './expiry.js'
+import { machineInfo, waitForQuiet } from './machine.js'
+import { measurePending } from './pending.js'
+import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
+import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
+
+/** Other processes may use this many cores before a run starts; above it the run waits (up to --quiet-wait). */
+const QUIET_CORES = 0.25
+/** A run during which other processes used more than this many cores is repeated. */
+const CONTENDED_CORES = 0.3
+const MAX_RETRIES = 1
+
+/** Overrides every broker under test gets besides the store: callbacks must not be the bottleneck. */
+const BROKER_OVERRIDES = { 'broker.callbacks.concurrency': '256', 'broker.callbacks.per-client-concurrency': '256' }
+
+type Store = 'memory' | 'redis'
+type Kind = 'ceiling' | 'accept' | 'roundtrip'
+interface Settings { layout: CpuLayout | null, only?: Set<string>, quietWaitS: number, runs: number, durationS: number, warmupS: number, connections: number, pendingCommands: number, expiryCommands: number, expiryWindowS: number, out: string, quick: boolean }
+
+function settingsFrom (argv: string[]): Settings {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      commands: { type: 'string' },
+      'quiet-wait': { type: 'string' },
+      only: { type: 'string' },
+      pin: { type: 'string' },
+      out: { type: 'string' }
+    }
+  })
+  const quick = values.quick === true
+  const int = (text: string | undefined, fallback: number): number => {
+    const n = text === undefined ? fallback : Number(text)
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got "${text}"`)
+    return n
+  }
+  const commands = int(values.commands, quick ? 10_000 : 100_000)
+  if (values.pin !== undefined && values.pin !== 'auto' && values.pin !== 'off') throw new Error('--pin is auto or off')
+  return {
+    layout: values.pin === 'off' ? null : cpuLayout(),
+    quick,
+    ...(values.only === undefined ? {} : { only: new Set(values.only.split(',').map((name) => name.trim())) }),
+    quietWaitS: values['quiet-wait'] === '0' ? 0 : int(values['quiet-wait'], 60),
+    runs: int(values.runs, quick ? 1 : 3),
+    durationS: int(values.duration, quick ? 3 : 10),
+    warmupS: quick ? 1 : 2,
+    connections: int(values.connections, 32),
+    pendingCommands: commands,
+    expiryCommands: commands,
+    expiryWindowS: quick ? 10 : 40,
+    out: values.out ?? fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './results/latest.json' : '../../bench/results/latest.json', import.meta.url)),
+  }
+}
+
+/** `{ cpus }` for a server process under the layout, or nothing. */
+const cpusOf = (s: Settings): { cpus?: string } => s.layout === null ? {} : { cpus: s.layout.server }
+
+const log = (text: string): void => { process.stderr.write(`${text}\n`) }
+const unavailable = (err: unknown): UnavailableRow => ({ status: 'unavailable', error: (err as Error).message ?? String(err) })
+
+/** One measured run of `kind` against a fresh server (ceiling process or broker process). */
+async function oneRun (kind: Kind, store: Store | undefined, s: Settings, redis: PrivateRedis | undefined, rate?: number): Promise<RunResult> {
+  const load = { connections: s.connections, durationMs: s.durationS * 1000, maxOperations: 10_000_000, warmupMs: s.warmupS * 1000, ...(rate === undefined ? {} : { rate }) }
+  if (kind === 'ceiling') {
+    const ceiling = await startCeiling([], s.layout?.server)
+    try {
+      return await runLoad({ ...load, target: { origin: ceiling.origin, prefix: '/hermod/rest', apiKey: 'none' }, scenario: 'accept', pids: { server: ceiling.pid }, label: 'ceiling' })
+    } finally {
+      await ceiling.stop()
+    }
+  }
+  if (store === 'redis' && redis === undefined) throw new Error('no redis-server to run against')
+  await redis?.flushAll()
+  const waiters = new CallbackWaiters()
+  const receiver = await startReceiver({ onCallback: (cb) => waiters.deliver(cb) })
+  try {
+    const broker = await startBrokerProcess({ store: store!, ...(redis === undefined ? {} : { redisUrl: redis.url }), callbackUrl: receiver.url, overrides: BROKER_OVERRIDES, ...cpusOf(s) })
+    try {
+      return await runLoad({ ...load, target: broker.target, scenario: kind, callbacks: waiters, store, pids: { broker: broker.pid, redis: redis?.pid }, label: `${kind} ${store}` })
+    } finally {
+      await broker.stop()
+    }
+  } finally {
+    await receiver.close()
+  }
+}
+
+/** Medians of a row's runs: over the undisturbed runs (others <= CONTENDED_CORES) when there are any, else over all. */
+function summarize (all: ThroughputRow['runs'], roundTrips: boolean, rate?: number): ThroughputRow {
+  const clean = all.filter((r) => (r.cpu.others ?? 0) <= CONTENDED_CORES)
+  const runs = clean.length > 0 ? clean : all
+  const part = (r: RunResult): NonNullable<RunResult['roundTrips']> => roundTrips ? r.roundTrips! : r.accepted
+  const lat = (pick: (r: RunResult) => NonNullable<RunResult['roundTrips']>): ThroughputRow['latencyMs'] => ({
+    p50: median(runs.map((r) => pick(r).latencyMs.p50)),
+    p90: median(runs.map((r) => pick(r).latencyMs.p90)),
+    p99: median(runs.map((r) => pick(r).latencyMs.p99))
+  })
+  const names = new Set(runs.flatMap((r) => Object.keys(r.cpu)))
+  const medianOf = (pick: (r: RunResult) => Record<string, number | null>): Record<string, number | null> =>
+    Object.fromEntries([...names].filter((n) => n in pick(runs[0]!)).map((n) => [n, round(median(runs.map((r) => pick(r)[n] ?? Number.NaN)), 2)]))
+  return {
+    status: 'ok',
+    perSecond: median(runs.map((r) => part(r).perSecond)),
+    latencyMs: lat(part),
+    ...(roundTrips ? { acceptLatencyMs: lat((r) => r.accepted) } : {}),
+    ...(rate === undefined ? {} : { rate }),
+    cpu: medianOf((r) => r.cpu),
+    cpuUsPerOperation: medianOf((r) => r.cpuUsPerOperation),
+    errors: all.reduce((sum, r) => sum + r.errors.total, 0),
+    medianOf: clean.length > 0 ? 'undisturbed runs' : 'all runs (every run shared the CPUs with other work)',
+    disturbedRuns: all.length - clean.length,
+    runs: all
+  }
+}
+
+const skipped = (): UnavailableRow => ({ status: 'skipped', error: 'not selected (--only)' })
+
+/** Runs `rows` round-robin, `s.runs` times each, so every row sees the machine in the same states. */
+async function interleaved (rows: Array<{ name: string, kind: Kind, store?: Store, rate?: number }>, s: Settings, redis: PrivateRedis | undefined): Promise<Map<string, Row<ThroughputRow>>> {
+  const runs = new Map<string, ThroughputRow['runs']>(rows.map((r) => [r.name, []]))
+  const failed = new Map<string, UnavailableRow>(rows.filter((r) => s.only !== undefined && !s.only.has(r.name)).map((r) => [r.name, skipped()]))
+  for (let round = 1; round <= s.runs; round++) {
+    for (const row of rows) {
+      if (failed.has(row.name)) continue
+      const background = await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
+      log(`[${round}/${s.runs}] ${row.name}${row.rate === undefined ? '' : ` at ${row.rate}/s`} (background load ${background ?? '?'} cores)`)
+      try {
+        let result = await oneRun(row.kind, row.store, s, redis, row.rate)
+        // Other work took CPU during the run: measure again (once), keep the less disturbed run.
+        for (let retry = 0; retry < MAX_RETRIES && (result.cpu.others ?? 0) > CONTENDED_CORES; retry++) {
+          log(`    other processes used ${result.cpu.others} cores during the run: again`)
+          await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
+          const again = await oneRun(row.kind, row.store, s, redis, row.rate)
+          if ((again.cpu.others ?? 0) < (result.cpu.others ?? 0)) result = again
+        }
+        runs.get(row.name)!.push({ ...result, backgroundCores: background })
+        const main = row.kind === 'roundtrip' ? result.roundTrips! : result.accepted
+        log(`    ${main.perSecond}/s p50 ${main.latencyMs.p50} ms p99 ${main.latencyMs.p99} ms errors ${result.errors.total} cpu ${JSON.stringify(result.cpu)} us/op ${JSON.stringify(result.cpuUsPerOperation)}`)
+      } catch (err) {
+        failed.set(row.name, unavailable(err))
+        log(`    unavailable: ${(err as Error).message}`)
+      }
+    }
+  }
+  return new Map(rows.map((r) => [r.name, failed.get(r.name) ?? summarize(runs.get(r.name)!, r.kind === 'roundtrip', r.rate)]))
+}
+
+/** One single-run row (pending memory, expiry), unless left out; a failure makes it unavailable, not the suite. */
+async function guarded<T> (name: RowName, s: Settings, measure: () => Promise<T>): Promise<(T & Measured) | UnavailableRow> {
+  if (s.only !== undefined && !s.only.has(name)) return skipped()
+  const background = await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
+  log(`${name} (background load ${background ?? '?'} cores) ...`)
+  try {
+    const result = await measure()
+    log(`    ${JSON.stringify(result).slice(0, 400)}`)
+    return { ...result, backgroundCores: background }
+  } catch (err) {
+    log(`    unavailable: ${(err as Error).message}`)
+    return unavailable(err)
+  }
+}
+
+async function main (): Promise<void> {
+  const s = settingsFrom(process.argv.slice(2))
+  const startedAt = new Date().toISOString()
+  const machine = machineInfo()
+  log(`hermod-broker bench${s.quick ? ' (quick)' : ''}: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, redis-server ${machine.redis ?? 'missing'}`)
+  if (s.layout !== null && !pinSelf(s.layout.client)) s.layout = null
+  log(s.layout === null ? 'processes not pinned to CPUs' : `CPUs: load generator ${s.layout.client}, server under test ${s.layout.server}, redis-server ${s.layout.redis}`)
+  let redis: PrivateRedis | undefined
+  let redisError: UnavailableRow | undefined
+  try {
+    redis = await startPrivateRedis(s.layout === null ? {} : { cpus: s.layout.redis })
+    log(`private redis-server on ${redis.url}`)
+  } catch (err) {
+    redisError = unavailable(err)
+  }
+  try {
+    const throughput = await interleaved([
+      { name: 'ceiling', kind: 'ceiling' },
+      { name: 'acceptMemory', kind: 'accept', store: 'memory' },
+      { name: 'acceptRedis', kind: 'accept', store: 'redis' },
+      { name: 'roundTripMemory', kind: 'roundtrip', store: 'memory' },
+      { name: 'roundTripRedis', kind: 'roundtrip', store: 'redis' }
+    ], s, redis)
+    // Half the maximum rate of the same store's accept row, which must have been measured.
+    const half = (name: RowName, source: RowName, store: Store): { name: string, kind: Kind, store: Store, rate: number } | UnavailableRow => {
+      const row = throughput.get(source)!
+      if (s.only !== undefined && !s.only.has(name)) return skipped()
+      if (row.status !== 'ok') return { status: 'unavailable', error: `needs ${source}: ${(row as UnavailableRow).error}` }
+      return { name, kind: 'accept', store, rate: Math.max(1, Math.round((row as ThroughputRow).perSecond / 2)) }
+    }
+    const halfRows = { halfRateMemory: half('halfRateMemory', 'acceptMemory', 'memory'), halfRateRedis: half('halfRateRedis', 'acceptRedis', 'redis') }
+    const halfRate = await interleaved(Object.values(halfRows).filter((r): r is { name: string, kind: Kind, store: Store, rate: number } => 'rate' in r), s, redis)
+    const halfRow = (name: 'halfRateMemory' | 'halfRateRedis'): Row<ThroughputRow> => halfRate.get(name) ?? halfRows[name] as UnavailableRow
+
+    const pendingMemory = await guarded('pendingMemory', s, async () => await measurePending({ store: 'memory', commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
+    const pendingRedis = redis === undefined ? redisError! : await guarded('pendingRedis', s, async () => await measurePending({ store: 'redis', redis, commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
+    const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: Store, redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> => {
+      const accept = throughput.get(store === 'memory' ? 'acceptMemory' : 'acceptRedis')
+      const rate = accept?.status === 'ok' ? (accept as ThroughputRow).perSecond : 1000
+      // All accepts done before the first deadline; deadlines spread evenly over the window after it.
+      // At most 90 s: a slower store accepts fewer commands (the row says how many).
+      const firstDeadlineS = Math.min(90, Math.max(s.quick ? 5 : 20, Math.ceil(s.expiryCommands / rate * 1.3) + 5))
+      return await guarded(name, s, async () => await measureExpiry({
+        store, ...(redisServer === undefined ? {} : { redis: redisServer }), commands: s.expiryCommands, firstDeadlineS, windowS: s.expiryWindowS, graceS: 30, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s)
+      }))
+    }
+    const expiryMemory = await expiry('expiryMemory', 'memory')
+    const expiryRedis = redis === undefined ? redisError! : await expiry('expiryRedis', 'redis', redis)
+
+    const rows: SuiteResult['rows'] = {
+      ceiling: throughput.get('ceiling')!,
+      acceptMemory: throughput.get('acceptMemory')!,
+      acceptRedis: throughput.get('acceptRedis')!,
+      roundTripMemory: throughput.get('roundTripMemory')!,
+      roundTripRedis: throughput.get('roundTripRedis')!,
+      halfRateMemory: halfRow('halfRateMemory'),
+      halfRateRedis: halfRow('halfRateRedis'),
+      pendingMemory,
+      pendingRedis,
+      expiryMemory,
+      expiryRedis
+    }
+    const ratio = ratios(rows)
+    const result: SuiteResult = {
+      version: 1,
+      quick: s.quick,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine,
+      settings: {
+        runs: s.runs,
+        durationS: s.durationS,
+        warmupS: s.warmupS,
+        connections: s.connections,
+        pendingCommands: s.pendingCommands,
+        expiryCommands: s.expiryCommands,
+        expiryWindowS: s.expiryWindowS,
+        tls: `keep-alive, ${BENCH_TLS.minVersion}, no client certificate, verification off (self-signed EC P-256), HTTP/1.1 without pipelining`,
+        brokerOverrides: { 'broker.log.level': 'warn', ...BROKER_OVERRIDES },
+        cpuLayout: s.layout
+      },
+      rows,
+      ratios: ratio,
+      cpuRatios: cpuRatios(rows),
+      targets: checkTargets(rows, ratio)
+    }
+    mkdirSync(dirname(s.out), { recursive: true })
+    writeFileSync(s.out, `${JSON.stringify(result, null, 2)}\n`)
+    process.stdout.write(`\n${formatTable(result)}\n\nwritten to ${s.out}\n`)
+  } finally {
+    await redis?.stop()
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,124 @@
+// Ratios against the ceiling, the issue's targets, and the Markdown table `npm run bench` prints.
+import type { RowName, SuiteResult, TargetCheck, ThroughputRow, UnavailableRow } from './suite-types.js'
+
+type Rows = SuiteResult['rows']
+
+const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const ms = (n: number): string => `${num(n, n < 10 ? 2 : 1)} ms`
+const bytes = (n: number): string => n >= 2 ** 20 ? `${num(n / 2 ** 20, 1)} MiB` : `${num(n)} B`
+
+function ok<T extends { status: string }> (row: T | UnavailableRow): T | undefined {
+  return row.status === 'ok' ? row as T : undefined
+}
+
+/** perSecond / the ceiling's, for every throughput row (null when either is missing). */
+export function ratios (rows: Rows): Record<string, number | null> {
+  const ceiling = ok<ThroughputRow>(rows.ceiling)?.perSecond
+  const out: Record<string, number | null> = {}
+  for (const name of ['ceiling', 'acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis'] as const) {
+    const row = ok<ThroughputRow>(rows[name])
+    out[name] = row === undefined || ceiling === undefined || ceiling === 0 ? null : Math.round(row.perSecond / ceiling * 1000) / 1000
+  }
+  return out
+}
+
+/** Ceiling server CPU per request / the row's broker CPU per operation (throughput rows). */
+export function cpuRatios (rows: Rows): Record<string, number | null> {
+  const ceiling = ok<ThroughputRow>(rows.ceiling)?.cpuUsPerOperation.server
+  const out: Record<string, number | null> = {}
+  for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis'] as const) {
+    const broker = ok<ThroughputRow>(rows[name])?.cpuUsPerOperation.broker
+    out[name] = broker === undefined || broker === null || ceiling === undefined || ceiling === null || broker === 0 ? null : Math.round(ceiling / broker * 1000) / 1000
+  }
+  return out
+}
+
+/** The targets of issue 4, checked against this run. */
+export function checkTargets (rows: Rows, ratio: Record<string, number | null>): TargetCheck[] {
+  const atLeast = (id: string, description: string, value: number | null, limit: number): TargetCheck =>
+    ({ id, description, value, unit: 'x ceiling', limit: `>= ${limit}`, holds: value === null ? null : value >= limit })
+  const below = (id: string, description: string, value: number | null | undefined, limit: number, unit: string): TargetCheck =>
+    ({ id, description, value: value ?? null, unit, limit: `< ${limit}`, holds: value === null || value === undefined ? null : value < limit })
+  const pending = ok(rows.pendingRedis)
+  const overhead = pending?.redisOverheadBytesPerCommand ?? null
+  return [
+    atLeast('accept-redis', 'accept, Redis store', ratio.acceptRedis ?? null, 0.5),
+    atLeast('accept-memory', 'accept, embedded store', ratio.acceptMemory ?? null, 0.8),
+    atLeast('roundtrip-redis', 'round trips/s, Redis store', ratio.roundTripRedis ?? null, 0.1),
+    below('half-rate-p99-redis', 'accept p99 at half the maximum rate, Redis store', ok(rows.halfRateRedis)?.latencyMs.p99, 10, 'ms'),
+    below('half-rate-p99-memory', 'accept p99 at half the maximum rate, embedded store', ok(rows.halfRateMemory)?.latencyMs.p99, 10, 'ms'),
+    below('expiry-p99-redis', 'deadline -> TIMEOUT callback p99, Redis store', ok(rows.expiryRedis)?.delayMs.p99, 1000, 'ms'),
+    below('expiry-p99-memory', 'deadline -> TIMEOUT callback p99, embedded store', ok(rows.expiryMemory)?.delayMs.p99, 1000, 'ms'),
+    { id: 'redis-bytes-per-pending', description: 'Redis memory per pending command beyond its payload', value: overhead, unit: 'B', limit: '<= 600', holds: overhead === null ? null : overhead <= 600 }
+  ]
+}
+
+function throughputCell (row: ThroughputRow, unit: string): string {
+  const server = row.cpuUsPerOperation.server ?? row.cpuUsPerOperation.broker
+  return `${num(row.perSecond)} ${unit}; p50 ${ms(row.latencyMs.p50)}, p99 ${ms(row.latencyMs.p99)}${server === undefined || server === null ? '' : `; ${num(server)} µs CPU each`}`
+}
+
+const LABELS: Record<RowName, string> = {
+  ceiling: 'Ceiling: bare Fastify HTTPS route, same TLS, same JSON in and out',
+  acceptMemory: 'Accept, embedded store',
+  acceptRedis: 'Accept, Redis store',
+  roundTripMemory: 'Round trips (accept, read, answer, callback), embedded store',
+  roundTripRedis: 'Round trips (accept, read, answer, callback), Redis store',
+  halfRateMemory: 'Accept latency at half the maximum rate, embedded store',
+  halfRateRedis: 'Accept latency at half the maximum rate, Redis store',
+  pendingMemory: 'Memory per pending command, embedded store',
+  pendingRedis: 'Memory per pending command, Redis store',
+  expiryMemory: 'Expiry: deadline to TIMEOUT callback, embedded store',
+  expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store'
+}
+
+const TARGET_OF: Partial<Record<RowName, string>> = {
+  acceptMemory: 'accept-memory',
+  acceptRedis: 'accept-redis',
+  roundTripRedis: 'roundtrip-redis',
+  halfRateMemory: 'half-rate-p99-memory',
+  halfRateRedis: 'half-rate-p99-redis',
+  pendingRedis: 'redis-bytes-per-pending',
+  expiryMemory: 'expiry-p99-memory',
+  expiryRedis: 'expiry-p99-redis'
+}
+
+function cell (name: RowName, rows: Rows): string {
+  const row = rows[name]
+  if (row.status !== 'ok') return `${row.status}: ${(row as UnavailableRow).error.replace(/\|/g, '/').slice(0, 160)}`
+  switch (name) {
+    case 'ceiling': return throughputCell(row as ThroughputRow, 'req/s')
+    case 'acceptMemory': case 'acceptRedis': return throughputCell(row as ThroughputRow, 'commands/s')
+    case 'roundTripMemory': case 'roundTripRedis': return throughputCell(row as ThroughputRow, 'round trips/s')
+    case 'halfRateMemory': case 'halfRateRedis': {
+      const r = row as ThroughputRow
+      return `at ${num(r.rate ?? 0)}/s: p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}`
+    }
+    case 'pendingMemory': case 'pendingRedis': {
+      const r = ok(rows[name])!
+      const redis = r.redisBytesPerCommand === undefined || r.redisBytesPerCommand === null
+        ? ''
+        : `Redis ${bytes(r.redisBytesPerCommand)}/command (payload ${r.payloadBytes} B + ${bytes(r.redisOverheadBytesPerCommand ?? 0)}); `
+      return `${redis}broker RSS ${r.rssBytesPer100k === null ? 'n/a' : bytes(r.rssBytesPer100k)} per 100k (${num(r.commands)} pending)`
+    }
+    case 'expiryMemory': case 'expiryRedis': {
+      const r = ok(rows[name])!
+      return `${num(r.received)}/${num(r.commands)} deadlines over ${r.deadlineSpanS ?? '?'} s: p50 ${ms(r.delayMs.p50)}, p99 ${ms(r.delayMs.p99)} (sweep p99 ${ms(r.sweepDelayMs.p99)})`
+    }
+  }
+}
+
+/** The Markdown table of a suite result. */
+export function formatTable (result: SuiteResult): string {
+  const targets = new Map(result.targets.map((t) => [t.id, t]))
+  const lines = ['| Measure | Result (medians) | vs ceiling (CPU-normalised) | Target | Holds |', '|---|---|---|---|---|']
+  for (const name of Object.keys(LABELS) as RowName[]) {
+    const ratio = result.ratios[name]
+    const cpu = result.cpuRatios?.[name]
+    const target = TARGET_OF[name] === undefined ? undefined : targets.get(TARGET_OF[name]!)
+    const limit = target === undefined ? '' : `${target.limit}${target.unit === 'x ceiling' ? '' : ` ${target.unit}`}`
+    const holds = target === undefined ? '' : target.holds === null ? 'n/a' : target.holds ? 'yes' : '**no**'
+    lines.push(`| ${LABELS[name]} | ${cell(name, result.rows)} | ${ratio === undefined || ratio === null ? '' : ratio.toFixed(2)}${cpu === undefined || cpu === null ? '' : ` (CPU ${cpu.toFixed(2)})`} | ${limit} | ${holds} |`)
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,90 @@
+// CPU time and resident memory of another process, read from /proc (Linux); null elsewhere.
+import { readFileSync } from 'node:fs'
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on every mainstream Linux). */
+const USER_HZ = 100
+
+/** User + system CPU seconds `pid` has used so far, or null when /proc is unavailable. */
+export function processCpuSeconds (pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+  } catch {
+    return null
+  }
+}
+
+/** Resident set size of `pid` in bytes (VmRSS), or null when /proc is unavailable. */
+export function processRssBytes (pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match === null ? null : Number(match[1]) * 1024
+  } catch {
+    return null
+  }
+}
+
+/**
+ * CPU seconds of the whole machine so far (/proc/stat): `busy` is user + nice + system, the time
+ * processes used (interrupts and softirqs, which loopback traffic causes, are left out); `total`
+ * counts idle too. Null off Linux.
+ */
+export function machineCpuSeconds (): { busy: number, total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const busy = (fields[0] ?? 0) + (fields[1] ?? 0) + (fields[2] ?? 0)
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: busy / USER_HZ, total: total / USER_HZ }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Measures average cores used by this process and by `pids` between `start()` and `stop()`, and
+ * by everything else on the machine (`others`: a run that shared the CPUs with other work).
+ */
+export class CpuMeter {
+  private wall = 0
+  private self = process.cpuUsage()
+  private machine: { busy: number, total: number } | null = null
+  private readonly others = new Map<string, { pid: number, at: number | null }>()
+
+  constructor (private readonly pids: Record<string, number | undefined> = {}) {}
+
+  start (): void {
+    this.wall = performance.now()
+    this.self = process.cpuUsage()
+    this.machine = machineCpuSeconds()
+    for (const [name, pid] of Object.entries(this.pids)) {
+      if (pid !== undefined) this.others.set(name, { pid, at: processCpuSeconds(pid) })
+    }
+  }
+
+  /**
+   * `cores`: average cores used per process (`client` is this one; 1 = one core busy all the time);
+   * `cpuSeconds`: CPU seconds used per process. Null where /proc is unavailable.
+   */
+  stop (): { cores: Record<string, number | null>, cpuSeconds: Record<string, number | null> } {
+    const seconds = (performance.now() - this.wall) / 1000
+    const used = process.cpuUsage(this.self)
+    const cpuSeconds: Record<string, number | null> = { client: (used.user + used.system) / 1e6 }
+    for (const [name, { pid, at }] of this.others) {
+      const now = processCpuSeconds(pid)
+      cpuSeconds[name] = at === null || now === null ? null : now - at
+    }
+    const coresUsed = Object.fromEntries(Object.entries(cpuSeconds).map(([name, cpu]) => [name, cpu === null ? null : cores(cpu, seconds)]))
+    const machine = machineCpuSeconds()
+    if (this.machine !== null && machine !== null && !Object.values(cpuSeconds).includes(null)) {
+      const ours = Object.values(cpuSeconds).reduce<number>((sum, cpu) => sum + (cpu ?? 0), 0)
+      coresUsed.others = cores(Math.max(0, machine.busy - this.machine.busy - ours), seconds)
+    }
+    return { cores: coresUsed, cpuSeconds }
+  }
+}
+
+function cores (cpuSeconds: number, wallSeconds: number): number {
+  return wallSeconds <= 0 ? 0 : Math.round((cpuSeconds / wallSeconds) * 100) / 100
+}

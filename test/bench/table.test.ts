@@ -1,0 +1,62 @@
+// The suite's ratios, targets and table: unavailable rows (e.g. no Redis store yet) are reported, never a crash.
+import t from 'tap'
+import type { SuiteResult, ThroughputRow } from '../../bench/suite-types.js'
+import { checkTargets, cpuRatios, formatTable, ratios } from '../../bench/table.js'
+
+const latency = { count: 1, mean: 1, min: 1, p50: 1, p90: 1, p99: 1, max: 1 }
+function throughput (perSecond: number, p99 = 4, rate?: number, server: 'server' | 'broker' = 'broker', us = 100): ThroughputRow {
+  return { status: 'ok', perSecond, latencyMs: { p50: 1, p90: 2, p99 }, cpu: { client: 0.5 }, cpuUsPerOperation: { client: 50, [server]: us }, errors: 0, medianOf: 'undisturbed runs', disturbedRuns: 0, runs: [], ...(rate === undefined ? {} : { rate }) }
+}
+const unavailable = { status: 'unavailable' as const, error: 'the broker exited (1) during start-up: hermod-broker: store "redis" | not available' }
+
+function rows (): SuiteResult['rows'] {
+  return {
+    ceiling: throughput(10_000, 4, undefined, 'server', 80),
+    acceptMemory: throughput(8_500),
+    acceptRedis: unavailable,
+    roundTripMemory: throughput(2_000),
+    roundTripRedis: unavailable,
+    halfRateMemory: throughput(4_250, 12, 4_250),
+    halfRateRedis: unavailable,
+    pendingMemory: { status: 'ok', store: 'memory', commands: 100_000, payloadBytes: 503, rssBytesPer100k: 150 * 2 ** 20, rssBeforeBytes: 1, rssAfterBytes: 2, acceptSeconds: 10, errors: { total: 0, byKind: {} }, backgroundCores: 0 },
+    pendingRedis: unavailable,
+    expiryMemory: { status: 'ok', store: 'memory', commands: 100_000, received: 100_000, duplicates: 0, otherStates: 0, deadlineSpanS: 40, acceptSeconds: 12, delayMs: { ...latency, p50: 150, p99: 420 }, sweepDelayMs: latency, errors: { total: 0, byKind: {} }, backgroundCores: 0.1 },
+    expiryRedis: unavailable
+  }
+}
+
+t.test('ratios against the ceiling, null where a row is unavailable', async (t) => {
+  t.same(ratios(rows()), { ceiling: 1, acceptMemory: 0.85, acceptRedis: null, roundTripMemory: 0.2, roundTripRedis: null })
+  t.same(ratios({ ...rows(), ceiling: unavailable }).acceptMemory, null)
+})
+
+t.test('CPU-normalised ratios: ceiling server CPU per request over broker CPU per operation', async (t) => {
+  t.same(cpuRatios(rows()), { acceptMemory: 0.8, acceptRedis: null, roundTripMemory: 0.8, roundTripRedis: null })
+})
+
+t.test('targets hold, fail, or are not measured', async (t) => {
+  const r = rows()
+  const targets = new Map(checkTargets(r, ratios(r)).map((c) => [c.id, c]))
+  t.match(targets.get('accept-memory'), { value: 0.85, holds: true, limit: '>= 0.8' })
+  t.match(targets.get('accept-redis'), { value: null, holds: null })
+  t.match(targets.get('half-rate-p99-memory'), { value: 12, holds: false })
+  t.match(targets.get('expiry-p99-memory'), { value: 420, holds: true })
+  t.match(targets.get('redis-bytes-per-pending'), { value: null, holds: null })
+  const withRedis = { ...r, pendingRedis: { ...r.pendingMemory, store: 'redis' as const, redisBytesPerCommand: 1200, redisOverheadBytesPerCommand: 697 } }
+  t.match(checkTargets(withRedis, ratios(withRedis)).find((c) => c.id === 'redis-bytes-per-pending'), { value: 697, holds: false })
+})
+
+t.test('the table names every row, shows unavailable ones with their error, and escapes pipes', async (t) => {
+  const r = rows()
+  const ratio = ratios(r)
+  const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
+  const lines = table.split('\n')
+  t.equal(lines.length, 2 + 11)
+  t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
+  t.match(table, /\| Ceiling[^|]*\| 10,000 req\/s; p50 1\.00 ms, p99 4\.00 ms; 80 µs CPU each \| 1\.00 \|/)
+  t.match(table, /\| Accept, Redis store \| unavailable: the broker exited \(1\) during start-up: hermod-broker: store "redis" \/ not available \|  \| >= 0\.5 \| n\/a \|/)
+  t.match(table, /at 4,250\/s: p50 1\.00 ms, p90 2\.00 ms, p99 12\.0 ms \|  \| < 10 ms \| \*\*no\*\* \|/)
+  t.match(table, /broker RSS 150\.0 MiB per 100k \(100,000 pending\)/)
+  t.match(table, /100,000\/100,000 deadlines over 40 s: p50 150\.0 ms, p99 420\.0 ms/)
+  for (const line of lines) t.equal(line.split('|').length, 7, 'five cells on every line')
+})
