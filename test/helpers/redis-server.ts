@@ -1,9 +1,12 @@
 // Starts a private redis-server for a test file (free port, own temp dir), or points at REDIS_URL.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../src/bench/free-port.js'
+
+export { freePort }
 
 export interface RedisServerOptions {
   /** AOF on (default false: nothing is persisted). */
@@ -113,18 +116,6 @@ export async function startRedis (opts: RedisServerOptions = {}): Promise<RedisS
       rmSync(dir, { recursive: true, force: true })
     }
   }
-}
-
-/** A TCP port nothing listens on right now. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')) })
-    })
-  })
 }
 
 /** Polls until the server answers +PONG (not -LOADING), or fails after `timeoutMs`. */
