@@ -2,12 +2,11 @@
 // command (and every 2xx answer) is there and whole afterwards; no half-written command in Redis.
 import t from 'tap'
 import { once } from 'node:events'
-import { startReceiver, waitFor } from '../callbacks/helpers.js'
-import { freePort, startRedis } from '../helpers/redis-server.js'
-import { freshPrefix } from '../helpers/redis-store-fixtures.js'
+import { waitFor } from '../callbacks/helpers.js'
+import { freePort } from '../helpers/redis-server.js'
 import {
   Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, runLoad, sleep, startBrokerProcess, startInProcessBroker, tally, tallyCallbacks,
-  writeBrokerConfig, type Accepted, type Outcome
+  startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const ROUNDS = 5
@@ -16,12 +15,7 @@ const WORKERS = 8
 const MAX_PER_ROUND = 400
 
 t.test('R1: SIGKILL at random points under load, 5 rounds: every 2xx command present and whole', async (t) => {
-  const redis = await startRedis({ appendonly: true, appendfsync: 'always' })
-  t.teardown(() => redis.destroy())
-  const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
-  t.teardown(() => receiver.close())
-  const prefix = freshPrefix()
-  const file = writeBrokerConfig(t.testdir(), { redisUrl: redis.url, prefix, callbackUrl: `${receiver.url}/cb` })
+  const { redis, receiver, prefix, file } = await startScenario(t, { appendonly: true, appendfsync: 'always' })
   const port = await freePort()
 
   const accepted: Accepted[] = []

@@ -8,7 +8,10 @@ import { apiKeyHeader } from '../../src/auth/api-key.js'
 import { createBroker } from '../../src/server/broker.js'
 import { spawnBroker, type BrokerProcess } from '../helpers/broker-process.js'
 import { KEYS, testClients, testConfig } from '../helpers/config.js'
-import type { ReceivedRequest } from '../callbacks/helpers.js'
+import { startReceiver, type Receiver, type ReceivedRequest } from '../callbacks/helpers.js'
+import { startRedis, type RedisServer, type RedisServerOptions } from '../helpers/redis-server.js'
+import { freshPrefix } from '../helpers/redis-store-fixtures.js'
+import type { Test } from 'tap'
 
 export const PRIME = apiKeyHeader('prime', KEYS.prime)
 export const P = '/hermod/rest'
@@ -27,6 +30,17 @@ export interface BrokerFileOptions {
  * turn the measurements into HERMOD_OVERLOADED), log level info (spawnBroker waits for the "listening" line).
  * Returns its path.
  */
+/** What most reliability tests start with: a private Redis, a 200-answering receiver, a fresh prefix, a broker config file. */
+export async function startScenario (t: Test, redisOptions: RedisServerOptions = {}): Promise<{ redis: RedisServer, receiver: Receiver, prefix: string, file: string }> {
+  const redis = await startRedis(redisOptions)
+  t.teardown(() => redis.destroy())
+  const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
+  t.teardown(() => receiver.close())
+  const prefix = freshPrefix()
+  const file = writeBrokerConfig(t.testdir(), { redisUrl: redis.url, prefix, callbackUrl: `${receiver.url}/cb` })
+  return { redis, receiver, prefix, file }
+}
+
 export function writeBrokerConfig (dir: string, o: BrokerFileOptions): string {
   const callback = o.callbackUrl === undefined ? '' : `    callback-url: ${o.callbackUrl}\n`
   const text = `server:

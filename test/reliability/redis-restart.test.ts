@@ -1,24 +1,19 @@
 // R3: Redis stopped under load: fast 503 HERMOD_STORE_UNAVAILABLE (never a 500, never a hang), readiness DOWN;
 // Redis back: the broker recovers by itself within 5 s, accepts again, and every callback is delivered once.
 import t from 'tap'
-import { startReceiver, waitFor } from '../callbacks/helpers.js'
-import { freePort, startRedis } from '../helpers/redis-server.js'
-import { adminClient, freshPrefix } from '../helpers/redis-store-fixtures.js'
+import { waitFor } from '../callbacks/helpers.js'
+import { freePort } from '../helpers/redis-server.js'
+import { adminClient } from '../helpers/redis-store-fixtures.js'
 import {
   Api, acceptedFrom, kind, ms, pct, runLoad, sleep, startBrokerProcess, tally, tallyCallbacks, timeUntil,
-  writeBrokerConfig, type Accepted, type Outcome
+  startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const WORKERS = 8
 const DOWN_MS = 3_000
 
 t.test('R3: Redis stopped and restarted under load', async (t) => {
-  const redis = await startRedis({ appendonly: true, appendfsync: 'always' })
-  t.teardown(() => redis.destroy())
-  const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
-  t.teardown(() => receiver.close())
-  const prefix = freshPrefix()
-  const file = writeBrokerConfig(t.testdir(), { redisUrl: redis.url, prefix, callbackUrl: `${receiver.url}/cb` })
+  const { redis, receiver, prefix, file } = await startScenario(t, { appendonly: true, appendfsync: 'always' })
   const broker = await startBrokerProcess(file, await freePort())
   t.teardown(() => broker.stop('SIGKILL'))
   const api = new Api(broker.url, { timeoutMs: 5_000 })

@@ -3,12 +3,11 @@
 // command is there and whole, nothing was created without its 2xx, and every 2xx answer is called back once.
 import t from 'tap'
 import { once } from 'node:events'
-import { startReceiver, waitFor } from '../callbacks/helpers.js'
-import { freePort, startRedis } from '../helpers/redis-server.js'
-import { freshPrefix } from '../helpers/redis-store-fixtures.js'
+import { waitFor } from '../callbacks/helpers.js'
+import { freePort } from '../helpers/redis-server.js'
 import {
   Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, ms, pct, runLoad, sleep, startBrokerProcess, startInProcessBroker, tally, tallyCallbacks,
-  writeBrokerConfig, type Accepted, type Outcome
+  startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const WORKERS = 8
@@ -18,12 +17,7 @@ const SHUTDOWN_BOUND_MS = 20_000
 const CLEAN_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET']
 
 t.test('R27: SIGTERM under load', async (t) => {
-  const redis = await startRedis({ appendonly: true, appendfsync: 'always' })
-  t.teardown(() => redis.destroy())
-  const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
-  t.teardown(() => receiver.close())
-  const prefix = freshPrefix()
-  const file = writeBrokerConfig(t.testdir(), { redisUrl: redis.url, prefix, callbackUrl: `${receiver.url}/cb` })
+  const { redis, receiver, prefix, file } = await startScenario(t, { appendonly: true, appendfsync: 'always' })
   const port = await freePort()
   const broker = await startBrokerProcess(file, port)
   t.teardown(() => broker.stop('SIGKILL'))
