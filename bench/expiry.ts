@@ -4,6 +4,7 @@ import { startBrokerProcess } from '../src/bench/broker-process.js'
 import { HermodApi, signCommandBody } from '../src/bench/hermod-api.js'
 import { BenchClient, errorKind } from '../src/bench/http-client.js'
 import { runLoop } from '../src/bench/loop.js'
+import { CpuMeter } from '../src/bench/process-stats.js'
 import { startReceiver, type ReceivedCallback } from '../src/bench/receiver.js'
 import type { PrivateRedis } from '../src/bench/redis-server.js'
 import { ErrorCounter, LatencyRecorder, round, type LatencySummary } from '../src/bench/stats.js'
@@ -43,6 +44,8 @@ export interface ExpiryResult {
   /** Deadline to the command's finishedAt (the sweeper's part of the delay). */
   sweepDelayMs: LatencySummary
   errors: { total: number, byKind: Record<string, number> }
+  /** Average cores used while it ran: load generator, broker, Redis and `others` (everything else). */
+  cpu: Record<string, number | null>
 }
 
 /**
@@ -66,6 +69,8 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
     const api = new HermodApi(client, broker.target)
     const errors = new ErrorCounter()
     const timeouts = new Map<string, number>()
+    const meter = new CpuMeter({ broker: broker.pid, redis: options.redis?.pid })
+    meter.start()
     const start = Date.now()
     const firstDeadline = start + options.firstDeadlineS * 1000
     const loop = await runLoop(async (i) => {
@@ -80,6 +85,7 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
     }, { concurrency: options.connections, maxOperations: options.commands, durationMs: Math.max(1000, options.firstDeadlineS * 1000 - 2000) })
     const waitUntil = firstDeadline + (options.windowS + options.graceS) * 1000
     while (Date.now() < waitUntil && callbacks.length < timeouts.size) await sleep(250)
+    const { cores } = meter.stop()
 
     const delay = new LatencyRecorder()
     const sweep = new LatencyRecorder()
@@ -111,7 +117,8 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
       acceptSeconds: round(loop.elapsedMs / 1000, 1) ?? 0,
       delayMs: delay.summary(),
       sweepDelayMs: sweep.summary(),
-      errors: errors.toJSON()
+      errors: errors.toJSON(),
+      cpu: cores
     }
   } finally {
     await client.close()

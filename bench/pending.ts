@@ -4,6 +4,7 @@ import { startBrokerProcess } from '../src/bench/broker-process.js'
 import { HermodApi, SIGN_PAYLOAD_BYTES, signCommandBody } from '../src/bench/hermod-api.js'
 import { BenchClient, errorKind } from '../src/bench/http-client.js'
 import { runLoop } from '../src/bench/loop.js'
+import { CpuMeter } from '../src/bench/process-stats.js'
 import type { PrivateRedis } from '../src/bench/redis-server.js'
 import { ErrorCounter, round } from '../src/bench/stats.js'
 
@@ -24,6 +25,8 @@ export interface PendingResult {
   rssAfterBytes: number | null
   acceptSeconds: number
   errors: { total: number, byKind: Record<string, number> }
+  /** Average cores used while it ran: load generator, broker, Redis and `others` (everything else). */
+  cpu: Record<string, number | null>
 }
 
 /** Options: the store, a private Redis for the Redis store, how many commands. */
@@ -57,6 +60,8 @@ export async function measurePending (options: PendingOptions): Promise<PendingR
     await sleep(1500)
     const rssBefore = broker.rssBytes()
     const usedBefore = options.redis === undefined ? undefined : await options.redis.usedMemory()
+    const meter = new CpuMeter({ broker: broker.pid, redis: options.redis?.pid })
+    meter.start()
     const loop = await runLoop(async () => {
       try {
         await api.acceptOnly(body)
@@ -66,6 +71,7 @@ export async function measurePending (options: PendingOptions): Promise<PendingR
       }
     }, { concurrency: options.connections, maxOperations: options.commands, durationMs: 600_000 })
     await sleep(2000)
+    const { cores } = meter.stop()
     const rssAfter = broker.rssBytes()
     const usedAfter = options.redis === undefined ? undefined : await options.redis.usedMemory()
     const result: PendingResult = {
@@ -77,7 +83,8 @@ export async function measurePending (options: PendingOptions): Promise<PendingR
       rssBeforeBytes: rssBefore,
       rssAfterBytes: rssAfter,
       acceptSeconds: round(loop.elapsedMs / 1000, 1) ?? 0,
-      errors: errors.toJSON()
+      errors: errors.toJSON(),
+      cpu: cores
     }
     if (usedBefore !== undefined && usedAfter !== undefined && accepted > 0) {
       const perCommand = (usedAfter - usedBefore) / accepted

@@ -1,8 +1,8 @@
 // `node dist/bench/profile.js`: CPU profiles (--cpu-prof) of the ceiling and the broker at the same fixed accept rate, compared per request.
-// Usage: node dist/bench/profile.js [--store memory|redis] [--rate N] [--duration S] [--top N] [--dir DIR]
+// Usage: node dist/bench/profile.js [--store memory|redis] [--rate N] [--duration S] [--top N] [--dir DIR (default: $TMPDIR/hermod-bench-profiles)]
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
 import { startBrokerProcess } from '../src/bench/broker-process.js'
 import { cpuLayout, pinSelf } from '../src/bench/cpu-pinning.js'
@@ -19,7 +19,7 @@ const store = values.store === 'redis' ? 'redis' : 'memory'
 const rate = Number(values.rate ?? 1500)
 const durationMs = Number(values.duration ?? 15) * 1000
 const top = Number(values.top ?? 30)
-const dir = values.dir ?? fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './results/profiles' : '../../bench/results/profiles', import.meta.url))
+const dir = values.dir ?? join(tmpdir(), 'hermod-bench-profiles')
 
 /** Loads the one profile a process wrote into `into` and summarises it. */
 function profileIn (into: string): ProfileSummary {

@@ -59,6 +59,8 @@ export interface SuiteResult {
     runs: number
     durationS: number
     warmupS: number
+    /** Warm-up of the fixed-rate (half rate) rows, which measure steady-state latency. */
+    fixedRateWarmupS: number
     connections: number
     pendingCommands: number
     expiryCommands: number

@@ -55,7 +55,18 @@ export function checkTargets (rows: Rows, ratio: Record<string, number | null>):
 
 function throughputCell (row: ThroughputRow, unit: string): string {
   const server = row.cpuUsPerOperation.server ?? row.cpuUsPerOperation.broker
-  return `${num(row.perSecond)} ${unit}; p50 ${ms(row.latencyMs.p50)}, p99 ${ms(row.latencyMs.p99)}${server === undefined || server === null ? '' : `; ${num(server)} µs CPU each`}`
+  return `${num(row.perSecond)} ${unit}; p50 ${ms(row.latencyMs.p50)}, p99 ${ms(row.latencyMs.p99)}${server === undefined || server === null ? '' : `; ${num(server)} µs CPU each`}${disturbed(row)}`
+}
+
+/** A note when other work shared the CPUs: every run of a row, or a single-run row. */
+function disturbed (row: { medianOf?: string, disturbedRuns?: number, runs?: unknown[], cpu?: Record<string, number | null>, errors?: unknown }): string {
+  if (row.runs !== undefined && row.runs.length > 0 && row.disturbedRuns === row.runs.length) return ' (every run disturbed by other work)'
+  if (row.runs === undefined && (row.cpu?.others ?? 0) > 0.3) return ` (disturbed: other work used ${row.cpu!.others} cores)`
+  return ''
+}
+
+function errorNote (errors: { total: number, byKind: Record<string, number> }): string {
+  return errors.total === 0 ? '' : `; ${num(errors.total)} errors (${Object.entries(errors.byKind).map(([k, n]) => `${k}: ${n}`).join(', ')})`
 }
 
 const LABELS: Record<RowName, string> = {
@@ -92,18 +103,18 @@ function cell (name: RowName, rows: Rows): string {
     case 'roundTripMemory': case 'roundTripRedis': return throughputCell(row as ThroughputRow, 'round trips/s')
     case 'halfRateMemory': case 'halfRateRedis': {
       const r = row as ThroughputRow
-      return `at ${num(r.rate ?? 0)}/s: p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}`
+      return `at ${num(r.rate ?? 0)}/s: p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}${disturbed(r)}`
     }
     case 'pendingMemory': case 'pendingRedis': {
       const r = ok(rows[name])!
       const redis = r.redisBytesPerCommand === undefined || r.redisBytesPerCommand === null
         ? ''
         : `Redis ${bytes(r.redisBytesPerCommand)}/command (payload ${r.payloadBytes} B + ${bytes(r.redisOverheadBytesPerCommand ?? 0)}); `
-      return `${redis}broker RSS ${r.rssBytesPer100k === null ? 'n/a' : bytes(r.rssBytesPer100k)} per 100k (${num(r.commands)} pending)`
+      return `${redis}broker RSS ${r.rssBytesPer100k === null ? 'n/a' : bytes(r.rssBytesPer100k)} per 100k (${num(r.commands)} pending)${errorNote(r.errors)}${disturbed(r)}`
     }
     case 'expiryMemory': case 'expiryRedis': {
       const r = ok(rows[name])!
-      return `${num(r.received)}/${num(r.commands)} deadlines over ${r.deadlineSpanS ?? '?'} s: p50 ${ms(r.delayMs.p50)}, p99 ${ms(r.delayMs.p99)} (sweep p99 ${ms(r.sweepDelayMs.p99)})`
+      return `${num(r.received)}/${num(r.commands)} deadlines over ${r.deadlineSpanS ?? '?'} s: p50 ${ms(r.delayMs.p50)}, p99 ${ms(r.delayMs.p99)} (sweep p99 ${ms(r.sweepDelayMs.p99)})${errorNote(r.errors)}${disturbed(r)}`
     }
   }
 }
