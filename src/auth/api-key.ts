@@ -1,5 +1,5 @@
 // X-Api-Key: base64(clientId ":" key), verified in constant time against allowed-clients.
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, hash, timingSafeEqual } from 'node:crypto'
 import type { ClientConfig } from '../config/types.js'
 import type { ClientRegistry } from './clients.js'
 
@@ -14,7 +14,7 @@ const DUMMY_DIGEST = createHash('sha256').update('hermod-broker: no such client'
 function keyDigest (client: ClientConfig): Buffer {
   let digest = digests.get(client)
   if (digest === undefined) {
-    digest = createHash('sha256').update(client.key).digest()
+    digest = hash('sha256', client.key, 'buffer')
     digests.set(client, digest)
   }
   return digest
@@ -27,7 +27,8 @@ export function authenticateApiKey (header: string | string[] | undefined, clien
   const colon = decoded.indexOf(':')
   if (colon <= 0 || colon === decoded.length - 1) return undefined
   const client = clients.get(decoded.slice(0, colon))
-  const given = createHash('sha256').update(decoded.slice(colon + 1)).digest()
+  // One-shot hash(): about three times cheaper than a Hash object per request (Node >= 20.12).
+  const given = hash('sha256', decoded.slice(colon + 1), 'buffer')
   // Same work for an unknown client as for a known one with a wrong key (R22).
   const matches = timingSafeEqual(given, client === undefined ? DUMMY_DIGEST : keyDigest(client))
   return client !== undefined && matches ? client : undefined

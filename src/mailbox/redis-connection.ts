@@ -63,24 +63,33 @@ export class CommandIds {
   }
 }
 
-/** A bounded LRU of box id -> BoxRef. The mapping never changes, so entries never go stale. */
+/**
+ * A bounded cache of box id -> BoxRef. The mapping never changes, so entries never go stale. Two
+ * generations instead of a strict LRU: a full young generation becomes the old one and the old one
+ * is dropped; a hit in the old generation moves up. O(1) everywhere (evicting the oldest key of a
+ * single Map scans over the holes its deletes left, which cost ~6 µs per accept at 100k entries).
+ */
 export class BoxRefCache {
-  private readonly entries = new Map<string, BoxRef>()
+  private young = new Map<string, BoxRef>()
+  private old = new Map<string, BoxRef>()
+  private readonly generation: number
 
-  constructor (private readonly max: number) {}
+  /** @param max roughly how many entries are kept (between max/2 and max) */
+  constructor (max: number) { this.generation = Math.max(1, Math.ceil(max / 2)) }
 
   get (bid: string): BoxRef | undefined {
-    const ref = this.entries.get(bid)
-    if (ref !== undefined) {
-      this.entries.delete(bid)
-      this.entries.set(bid, ref)
-    }
-    return ref
+    const ref = this.young.get(bid)
+    if (ref !== undefined) return ref
+    const older = this.old.get(bid)
+    if (older !== undefined) this.set(bid, older)
+    return older
   }
 
   set (bid: string, ref: BoxRef): void {
-    this.entries.delete(bid)
-    this.entries.set(bid, ref)
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!)
+    if (this.young.size >= this.generation) {
+      this.old = this.young
+      this.young = new Map()
+    }
+    this.young.set(bid, ref)
   }
 }

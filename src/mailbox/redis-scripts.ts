@@ -55,10 +55,12 @@ export class MailboxScripts {
 
   /** Runs a script; the reply is decoded by the functions of redis-replies.ts. */
   run (name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown> {
-    const method = (this.client as unknown as Record<string, ScriptMethod>)[commandName(name)]!
+    const method = (this.client as unknown as Record<string, ScriptMethod>)[COMMAND_NAMES[name]]!
     return method.call(this.client, ...keys, ...args)
   }
 }
+
+const COMMAND_NAMES = Object.fromEntries(SCRIPT_NAMES.map((name) => [name, commandName(name)])) as Record<ScriptName, string>
 
 function commandName (name: ScriptName): string {
   return `hermodMailbox_${name.replace(/-\d+$/, '').replace(/-/g, '_')}`

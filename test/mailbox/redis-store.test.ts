@@ -185,3 +185,18 @@ t.test('OOM under noeviction: accept -> StoreUnavailableError, nothing partial; 
   await admin.config('SET', 'maxmemory', '0')
   t.equal((await store.accept(request(), T0)).replayed, false, 'accepts again once there is room')
 })
+
+t.test('accept wakes long polls only for named boxes: nobody can be polling a new @tmp box', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, sharedUrl, prefix)
+  const subscriber = adminClient(t, sharedUrl)
+  const heard: string[] = []
+  subscriber.on('message', (_channel: string, bid: string) => { heard.push(bid) })
+  await subscriber.subscribe(`${prefix}:wake`)
+  const tmp = await store.accept(request({ to: ['@tmp'] }), T0)
+  const named = await store.accept(request({ to: ['@tmp', 'kim'] }), T0)
+  for (const deadline = Date.now() + 5_000; heard.length === 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(heard, [named.command.destinations[1]!.bid], 'one wake-up, for the named box')
+  t.notOk(heard.includes(tmp.command.destinations[0]!.bid))
+})

@@ -117,5 +117,8 @@ if ARGV[6] == '1' then m.x = ARGV[5] end
 redis.call('SET', commandKey, cmsgpack.pack(m, ARGV[9]), 'PX', lifespanMs + graceMs)
 redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
 if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
-for _, d in ipairs(destinations) do redis.call('PUBLISH', ARGV[14], uuidText(d[2])) end
+-- Only named boxes can have a device waiting: a '@tmp' box id is new, nobody can be polling it yet.
+for _, d in ipairs(destinations) do
+  if d[1] ~= '@tmp' then redis.call('PUBLISH', ARGV[14], uuidText(d[2])) end
+end
 return {1, metaJson(m)}

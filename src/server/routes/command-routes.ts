@@ -21,6 +21,7 @@ const security = [{ apiKey: [] }]
 export async function commandRoutes (app: FastifyInstance): Promise<void> {
   const { config, store, clock, clients, metrics } = app.broker
   const limits = config.broker.commands
+  const acceptedByType = Object.fromEntries(COMMAND_TYPES.map((type) => [type, metrics.accepted.labels({ type })])) as Record<CommandType, { inc: () => void }>
 
   // Callback style (here and in preValidation): no promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -65,8 +66,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     const type = request.params.type as CommandType
     const body = request.body ?? {}
-    const { commandHeader, ...payload } = body
-    const header = (commandHeader ?? {}) as CommandHeader
+    const header = (body.commandHeader ?? {}) as CommandHeader
     const { timeout, lifespan } = commandTimes(header, limits)
     const to = header.to ?? ['@tmp']
     if (to.length > limits.maxDestinations) throw new HERMOD_INVALID_COMMAND(`commandHeader.to has ${to.length} entries; at most ${limits.maxDestinations}`)
@@ -82,7 +82,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       timeoutSeconds: timeout,
       lifespanSeconds: lifespan,
       to,
-      payload: JSON.stringify(payload),
+      payload: payloadText(body),
       ...(header.externalId === undefined ? {} : { externalId: header.externalId }),
       ...(idempotencyKey === undefined
         ? {}
@@ -90,7 +90,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     }, clock.now())
     if (replayed) void reply.header('idempotent-replayed', 'true')
     else {
-      metrics.accepted.inc({ type })
+      acceptedByType[type].inc()
       request.log.info({ commandId: command.commandId, type, clientId: client.clientId, destinations: to.length }, 'command accepted')
     }
     return {
@@ -151,6 +151,21 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       answeredBy: answered === undefined ? undefined : { to: answered.to, bid: answered.bid, mid: answered.mid },
       response: command.response === undefined ? undefined : JSON.parse(command.response)
     }
+  }
+}
+
+/**
+ * The payload's JSON text: the body without `commandHeader`. JSON.stringify leaves out members whose
+ * value is undefined, so the header is hidden for the call instead of copying the body (object rest).
+ */
+export function payloadText (body: Record<string, unknown>): string {
+  if (!Object.hasOwn(body, 'commandHeader')) return JSON.stringify(body)
+  const header = body.commandHeader
+  body.commandHeader = undefined
+  try {
+    return JSON.stringify(body)
+  } finally {
+    body.commandHeader = header
   }
 }
 
