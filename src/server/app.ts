@@ -8,6 +8,7 @@ import type { BrokerContext } from './context.js'
 import { errorBody, registerErrorHandling } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
+import { LazyRequestLogger } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { commandRoutes } from './routes/command-routes.js'
 import { devSinkRoutes } from './routes/dev-sink-routes.js'
@@ -49,10 +50,12 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     void reply.code(503).header('retry-after', '1').header('connection', 'close')
       .send(errorBody(503, 'HERMOD_SHUTTING_DOWN', 'The broker is shutting down; try again (another instance)'))
   })
-  // Fastify hands every request's child logger an options object, usually empty; pino builds a child
-  // without one several times faster (no per-request rebuild of the log methods). Same output.
+  // Fastify hands every request's child logger an options object, usually empty: then the child is
+  // built lazily, on the first line the request logs (request-logger.ts). Same output.
   app.setChildLoggerFactory((logger, bindings, childOptions) =>
-    Object.keys(childOptions).length === 0 ? logger.child(bindings) : logger.child(bindings, childOptions))
+    Object.keys(childOptions).length === 0 && typeof (logger as Partial<Logger>).isLevelEnabled === 'function'
+      ? new LazyRequestLogger(logger as unknown as Logger, bindings) as unknown as typeof logger
+      : logger.child(bindings, childOptions))
   // Callback style and a level check: no promise, and no log object built when info is off.
   app.addHook('onResponse', (request, reply, done) => {
     if ((request.log as Partial<Logger>).isLevelEnabled?.('info') !== false) {
