@@ -9,19 +9,25 @@ import {
   type CancelResult, type CommandRecord, type ReadResult, type TerminalState
 } from './types.js'
 
+/**
+ * A box. A `@tmp` box holds exactly one message, kept in two fields; a named box keeps a map of its
+ * messages and the set of pending ones. (Fewer objects per `@tmp` command: no Set, no Map, no
+ * global message index; the store keeps every command, so each object costs garbage-collector time.)
+ */
 interface Box {
   bid: string
   group: string
   token: string
-  /** Named boxes only: the name within the group. */
-  name?: string
-  /** Pending message ids, in arrival order. */
-  pending: Set<string>
   /** The box is forgotten after this (the latest lifespan of its commands). */
   expiresAt: number
+  /** `@tmp` boxes: the one message and its command. */
+  mid?: string
+  commandId?: string
+  /** Named boxes only: the name within the group, every message (mid -> commandId) and the pending mids in arrival order. */
+  name?: string
+  messages?: Map<string, string>
+  pending?: Set<string>
 }
-
-interface MessageEntry { bid: string, commandId: string }
 
 interface IdempotencyEntry { commandId: string, fingerprint?: string, expiresAt: number }
 
@@ -35,7 +41,6 @@ export class MemoryMailboxStore implements MailboxStore {
   private readonly commands = new Map<string, StoredCommand>()
   private readonly boxes = new Map<string, Box>()
   private readonly namedBoxes = new Map<string, string>()
-  private readonly messages = new Map<string, MessageEntry>()
   private readonly idempotency = new Map<string, IdempotencyEntry>()
   private readonly deadlines = new DeadlineHeap()
   private readonly expiries = new DeadlineHeap()
@@ -58,10 +63,17 @@ export class MemoryMailboxStore implements MailboxStore {
     const expiresAt = now + req.lifespanSeconds * 1000
     const timeoutAt = now + req.timeoutSeconds * 1000
     const destinations = req.to.map((to) => {
-      const box = to === '@tmp' ? this.createBox(req.group, undefined, expiresAt) : this.namedBox(req.group, to, expiresAt, now)
       const mid = randomUUID()
-      box.pending.add(mid)
-      this.messages.set(mid, { bid: box.bid, commandId })
+      let box: Box
+      if (to === '@tmp') {
+        box = this.createBox(req.group, undefined, expiresAt)
+        box.mid = mid
+        box.commandId = commandId
+      } else {
+        box = this.namedBox(req.group, to, expiresAt, now)
+        box.messages!.set(mid, commandId)
+        box.pending!.add(mid)
+      }
       return { to, bid: box.bid, mid, token: box.token }
     })
     const command: StoredCommand = {
@@ -109,12 +121,13 @@ export class MemoryMailboxStore implements MailboxStore {
     const box = this.boxes.get(bid)
     if (box === undefined || box.expiresAt <= now || !sameSecret(box.token, token)) return null
     const listing: BoxMessage[] = []
-    for (const mid of box.pending) {
-      const entry = this.messages.get(mid)
-      const command = entry === undefined ? undefined : this.live(entry.commandId, now)
-      if (command === undefined || command.state !== 'IN_PROGRESS' || command.timeoutAt <= now) continue
+    const add = (mid: string, commandId: string | undefined): void => {
+      const command = commandId === undefined ? undefined : this.live(commandId, now)
+      if (command === undefined || command.state !== 'IN_PROGRESS' || command.timeoutAt <= now) return
       listing.push({ mid, type: command.type, createdAt: command.createdAt, timeoutAt: command.timeoutAt })
     }
+    if (box.mid !== undefined) add(box.mid, box.commandId)
+    else for (const mid of box.pending!) add(mid, box.messages!.get(mid))
     return listing
   }
 
@@ -191,8 +204,8 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 
   /** Counts for health and benchmarks. */
-  sizes (): { commands: number, boxes: number, messages: number, outbox: number } {
-    return { commands: this.commands.size, boxes: this.boxes.size, messages: this.messages.size, outbox: this.outbox.size }
+  sizes (): { commands: number, boxes: number, outbox: number } {
+    return { commands: this.commands.size, boxes: this.boxes.size, outbox: this.outbox.size }
   }
 
   private live (commandId: string, now: number): StoredCommand | undefined {
@@ -201,9 +214,9 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 
   private messageCommand (bid: string, mid: string, now: number): StoredCommand | undefined {
-    const entry = this.messages.get(mid)
-    if (entry === undefined || entry.bid !== bid) return undefined
-    return this.live(entry.commandId, now)
+    const box = this.boxes.get(bid)
+    const commandId = box === undefined ? undefined : box.mid === undefined ? box.messages!.get(mid) : box.mid === mid ? box.commandId : undefined
+    return commandId === undefined ? undefined : this.live(commandId, now)
   }
 
   /** Reads observe the deadline themselves, so a lagging sweeper never shows a late state. */
@@ -216,7 +229,7 @@ export class MemoryMailboxStore implements MailboxStore {
   private finish (command: StoredCommand, state: TerminalState, now: number): void {
     command.state = state
     command.finishedAt = now
-    for (const d of command.destinations) this.boxes.get(d.bid)?.pending.delete(d.mid)
+    for (const d of command.destinations) this.boxes.get(d.bid)?.pending?.delete(d.mid)
     const answered = command.answeredBy === undefined ? undefined : command.destinations[command.answeredBy]
     const event: CallbackEvent = {
       id: callbackEventId(command.commandId, state, command.createdAt),
@@ -236,8 +249,12 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 
   private createBox (group: string, name: string | undefined, expiresAt: number): Box {
-    const box: Box = { bid: randomUUID(), group, token: randomUUID(), pending: new Set(), expiresAt }
-    if (name !== undefined) box.name = name
+    const box: Box = { bid: randomUUID(), group, token: randomUUID(), expiresAt }
+    if (name !== undefined) {
+      box.name = name
+      box.messages = new Map()
+      box.pending = new Set()
+    }
     this.boxes.set(box.bid, box)
     return box
   }
@@ -284,9 +301,10 @@ export class MemoryMailboxStore implements MailboxStore {
       this.timeOutIfDue(command, now)
       this.commands.delete(id)
       for (const d of command.destinations) {
-        this.messages.delete(d.mid)
         const box = this.boxes.get(d.bid)
-        if (box !== undefined && box.name === undefined) this.dropBox(box)
+        if (box === undefined) continue
+        if (box.name === undefined) this.dropBox(box)
+        else box.messages!.delete(d.mid)
       }
     }
   }
