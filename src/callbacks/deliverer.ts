@@ -5,7 +5,7 @@ import type { CallbackConfig, ClientConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackHttpClient } from './http-client.js'
 import type { AttemptOutcome } from './policy.js'
-import { buildCallbackRequest, CallbackConfigError, loggableUrl, resolveCallbackUrl } from './request.js'
+import { buildCallbackRequest, CallbackConfigError, loggableCallbackUrl } from './request.js'
 import { loadTrustStore } from './trust-store.js'
 
 /** An attempt's result; `skipped` means no callback is owed any more (unknown client, no callback URL). */
@@ -36,6 +36,10 @@ function secretsOf (client: ClientConfig): string[] {
     found.push(url.password, decodeURIComponentSafe(url.password), url.search)
   } catch {}
   return found.filter((s): s is string => s !== undefined && s.length >= 4)
+}
+
+function idsOf (event: CallbackEvent, attempt: number): { eventId: string, commandId: string, clientId: string, attempt: number } {
+  return { eventId: event.id, commandId: event.commandId, clientId: event.clientId, attempt }
 }
 
 function decodeURIComponentSafe (text: string): string {
@@ -90,30 +94,29 @@ export class CallbackDeliverer {
    */
   async attempt (event: CallbackEvent, attemptNumber = 1): Promise<DeliveryResult> {
     const client = this.clients.get(event.clientId)
-    const ids = { eventId: event.id, commandId: event.commandId, clientId: event.clientId, attempt: attemptNumber }
     if (client === undefined) return this.skip(event, 'unknown client')
     if (client.callbackUrl === undefined || client.callbackUrl === '') return this.skip(event, 'client has no callback URL')
-    const secrets = secretsOf(client)
+    const debug = this.logger.isLevelEnabled('debug')
     let url = '(invalid)'
     let outcome: AttemptOutcome
     const started = this.now()
     try {
-      url = loggableUrl(resolveCallbackUrl(client, event.type).url)
-      this.logger.debug({ ...ids, url }, 'callback attempt')
+      url = loggableCallbackUrl(client, event.type)
+      if (debug) this.logger.debug({ ...idsOf(event, attemptNumber), url }, 'callback attempt')
       outcome = await this.http.send(buildCallbackRequest(event, client, started))
     } catch (err) {
       const reason = err instanceof CallbackConfigError ? err.message : 'callback request could not be built'
       outcome = { kind: 'give-up', reason }
     }
-    if (outcome.kind !== 'delivered') outcome = { ...outcome, reason: scrub(outcome.reason, secrets) }
-    const durationMs = this.now() - started
     if (outcome.kind === 'delivered') {
-      this.logger.debug({ ...ids, url, status: outcome.status, durationMs }, 'callback delivered')
-    } else {
-      const retryAfterMs = outcome.kind === 'retry' ? outcome.retryAfterMs : undefined
-      this.logger.warn({ ...ids, url, status: outcome.status, reason: outcome.reason, retryable: outcome.kind === 'retry', retryAfterMs, durationMs },
-        'callback attempt failed')
+      if (debug) this.logger.debug({ ...idsOf(event, attemptNumber), url, status: outcome.status, durationMs: this.now() - started }, 'callback delivered')
+      return outcome
     }
+    // Only failures carry text from outside (error messages): scrub the client's secrets out of it.
+    outcome = { ...outcome, reason: scrub(outcome.reason, secretsOf(client)) }
+    const retryAfterMs = outcome.kind === 'retry' ? outcome.retryAfterMs : undefined
+    this.logger.warn({ ...idsOf(event, attemptNumber), url, status: outcome.status, reason: outcome.reason, retryable: outcome.kind === 'retry', retryAfterMs, durationMs: this.now() - started },
+      'callback attempt failed')
     return outcome
   }
 

@@ -29,6 +29,46 @@ const TLS_ERROR = /CERT|SELF_SIGNED|SSL|TLS|UNABLE_TO_(GET|VERIFY)|ALTNAME/
 
 class AttemptTimeout extends Error {}
 
+type Listener = () => void
+
+/**
+ * An attempt's time budget as the abort signal undici takes (it accepts an EventEmitter-like
+ * `on`/`once`/`removeListener` object): an AbortController and its EventTarget cost several
+ * allocations and microseconds per attempt, this one object.
+ */
+class AttemptDeadline {
+  aborted = false
+  reason: unknown = undefined
+  private listeners: Listener[] | undefined
+
+  on (_event: 'abort', listener: Listener): this {
+    (this.listeners ??= []).push(listener)
+    return this
+  }
+
+  once (event: 'abort', listener: Listener): this {
+    return this.on(event, listener)
+  }
+
+  removeListener (_event: 'abort', listener: Listener): this {
+    const listeners = this.listeners
+    if (listeners !== undefined) {
+      const i = listeners.indexOf(listener)
+      if (i >= 0) listeners.splice(i, 1)
+    }
+    return this
+  }
+
+  abort (reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    const listeners = this.listeners
+    this.listeners = undefined
+    for (const listener of listeners ?? []) listener()
+  }
+}
+
 /** A short reason for a failed connection or stream, without the request's URL or headers. */
 export function errorReason (err: unknown): string {
   const error = err as { code?: unknown, message?: unknown, cause?: unknown } | undefined
@@ -77,22 +117,27 @@ export class CallbackHttpClient {
    * not finish its answer within timeoutMs, headers and body together, is a `retry` with reason `timeout`.
    */
   async send (request: CallbackRequest): Promise<AttemptOutcome> {
-    let url: URL
-    try {
-      url = new URL(request.url)
-    } catch {
-      return { kind: 'give-up', reason: 'invalid callback URL' }
+    let origin = request.origin
+    let path = request.path
+    if (origin === undefined || path === undefined) {
+      try {
+        const url = new URL(request.url)
+        origin = url.origin
+        path = `${url.pathname}${url.search}`
+      } catch {
+        return { kind: 'give-up', reason: 'invalid callback URL' }
+      }
     }
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new AttemptTimeout()), this.timeoutMs)
+    const deadline = new AttemptDeadline()
+    const timer = setTimeout(() => deadline.abort(new AttemptTimeout()), this.timeoutMs)
     try {
       const response = await this.agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        origin,
+        path,
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: controller.signal
+        signal: deadline
       })
       let drained = 0
       for await (const chunk of response.body) {
@@ -110,7 +155,7 @@ export class CallbackHttpClient {
         this.retryAfterMaxMs
       )
     } catch (err) {
-      if (controller.signal.aborted || isTimeout(err)) {
+      if (deadline.aborted || isTimeout(err)) {
         return { kind: 'retry', reason: `timeout after ${this.timeoutMs} ms` }
       }
       return { kind: 'retry', reason: errorReason(err) }

@@ -7,6 +7,9 @@ import { VERSION } from '../version.js'
 /** The request for one attempt. `url` never carries userinfo (it moved to the Authorization header). */
 export interface CallbackRequest {
   url: string
+  /** `url`'s origin and path with query, when the builder already split them (saves a parse per attempt). */
+  origin?: string
+  path?: string
   headers: Record<string, string>
   body: string
 }
@@ -87,27 +90,114 @@ export function buildCallbackBody (event: CallbackEvent): string {
  * callbackBasicAuth or else from the URL's userinfo. Throws CallbackConfigError for an unusable URL or secret.
  */
 export function buildCallbackRequest (event: CallbackEvent, client: ClientConfig, nowMs: number): CallbackRequest {
-  const { url, userinfo } = resolveCallbackUrl(client, event.type)
+  const prepared = preparedClient(client)
+  const target = prepared.target(event.type)
   const body = buildCallbackBody(event)
-  const timestamp = new Date(nowMs)
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': CALLBACK_USER_AGENT,
     'webhook-id': event.id,
     'webhook-timestamp': String(Math.floor(nowMs / 1000))
   }
-  if (client.callbackSecret !== undefined && client.callbackSecret !== '') {
-    let webhook: Webhook
-    try {
-      webhook = new Webhook(client.callbackSecret)
-    } catch {
-      throw new CallbackConfigError(`callback secret of client ${client.clientId} is not a whsec_ base64 secret`)
+  const webhook = prepared.webhook()
+  if (webhook !== undefined) headers['webhook-signature'] = webhook.sign(event.id, new Date(nowMs), body)
+  if (target.authorization !== undefined) headers.authorization = target.authorization
+  return { url: target.href, origin: target.origin, path: target.path, headers, body }
+}
+
+/** What every attempt to one client's callback URL for one command type shares. */
+interface PreparedTarget {
+  href: string
+  origin: string
+  path: string
+  /** `url` without userinfo or query, for logs. */
+  loggable: string
+  authorization?: string
+}
+
+/**
+ * The parsed form of a client's callback settings, built once per ClientConfig object (a reload
+ * replaces the objects) instead of once per attempt. It remembers the fields it was built from and is
+ * rebuilt when they differ, so a client object changed in place is still read as it is now.
+ */
+class PreparedClient {
+  private readonly targets = new Map<string, PreparedTarget | CallbackConfigError>()
+  private signer: Webhook | CallbackConfigError | undefined
+  private signerBuilt = false
+  readonly callbackUrl: string | undefined
+  readonly callbackMode: ClientConfig['callbackMode']
+  readonly callbackSecret: string | undefined
+  readonly callbackBasicAuth: string | undefined
+
+  constructor (private readonly client: ClientConfig) {
+    this.callbackUrl = client.callbackUrl
+    this.callbackMode = client.callbackMode
+    this.callbackSecret = client.callbackSecret
+    this.callbackBasicAuth = client.callbackBasicAuth
+  }
+
+  matches (client: ClientConfig): boolean {
+    return client.callbackUrl === this.callbackUrl && client.callbackMode === this.callbackMode &&
+      client.callbackSecret === this.callbackSecret && client.callbackBasicAuth === this.callbackBasicAuth
+  }
+
+  /** @throws CallbackConfigError for an unusable URL */
+  target (type: CallbackEvent['type']): PreparedTarget {
+    let target = this.targets.get(type)
+    if (target === undefined) {
+      try {
+        const { url, userinfo } = resolveCallbackUrl(this.client, type)
+        const basic = this.client.callbackBasicAuth ?? userinfo
+        target = {
+          href: url.href,
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          loggable: loggableUrl(url),
+          ...(basic !== undefined && basic !== '' ? { authorization: `Basic ${Buffer.from(basic, 'utf8').toString('base64')}` } : {})
+        }
+      } catch (err) {
+        if (!(err instanceof CallbackConfigError)) throw err
+        target = err
+      }
+      this.targets.set(type, target)
     }
-    headers['webhook-signature'] = webhook.sign(event.id, timestamp, body)
+    if (target instanceof CallbackConfigError) throw target
+    return target
   }
-  const basic = client.callbackBasicAuth ?? userinfo
-  if (basic !== undefined && basic !== '') {
-    headers.authorization = `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`
+
+  /** @throws CallbackConfigError for a secret that is not a whsec_ base64 secret */
+  webhook (): Webhook | undefined {
+    if (!this.signerBuilt) {
+      this.signerBuilt = true
+      const secret = this.client.callbackSecret
+      if (secret !== undefined && secret !== '') {
+        try {
+          this.signer = new Webhook(secret)
+        } catch {
+          this.signer = new CallbackConfigError(`callback secret of client ${this.client.clientId} is not a whsec_ base64 secret`)
+        }
+      }
+    }
+    if (this.signer instanceof CallbackConfigError) throw this.signer
+    return this.signer
   }
-  return { url: url.href, headers, body }
+}
+
+const preparedClients = new WeakMap<ClientConfig, PreparedClient>()
+
+function preparedClient (client: ClientConfig): PreparedClient {
+  let entry = preparedClients.get(client)
+  if (entry === undefined || !entry.matches(client)) {
+    entry = new PreparedClient(client)
+    preparedClients.set(client, entry)
+  }
+  return entry
+}
+
+/**
+ * The loggable form of the URL an attempt for `type` goes to (no userinfo, no query), from the same
+ * per-client cache as buildCallbackRequest. @throws CallbackConfigError for an unusable URL
+ */
+export function loggableCallbackUrl (client: ClientConfig, type: CallbackEvent['type']): string {
+  return preparedClient(client).target(type).loggable
 }
