@@ -42,10 +42,12 @@ export class RedisAcceptor {
 
   async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
     const { redis, keys } = this.ctx
-    const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
     const expected = new Map<string, string>()
-    const boxes = await Promise.all(names.map((name) => redis.hmget(keys.namedBox(req.group, name), 'i', 'e')))
-    boxes.forEach(([bid, expiresAt], i) => { if (typeof bid === 'string' && Number(expiresAt) > now) expected.set(names[i]!, bid) })
+    if (req.to.some((to) => to !== '@tmp')) { // the usual '@tmp'-only command skips this round trip
+      const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
+      const boxes = await Promise.all(names.map((name) => redis.hmget(keys.namedBox(req.group, name), 'i', 'e')))
+      boxes.forEach(([bid, expiresAt], i) => { if (typeof bid === 'string' && Number(expiresAt) > now) expected.set(names[i]!, bid) })
+    }
     let commandId = await this.ctx.ids.take()
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const outcome = await this.attempt(req, now, commandId, expected)
