@@ -1,5 +1,5 @@
 // The ceiling: a bare Fastify HTTPS route on the broker's TLS settings that parses the same JSON and answers a same-sized body.
-// Run as its own process (`node dist/bench/ceiling.js`); prints {"port":N} once listening, stops on SIGTERM.
+// Run as its own process (`node dist/bench/ceiling.js [--port N]`); prints {"port":N} once listening, stops on SIGTERM.
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import Fastify from 'fastify'
@@ -40,7 +40,9 @@ async function main (): Promise<void> {
     if (typeof request.body !== 'object' || request.body === null) throw new Error('no body')
     return answer
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  // `--port N` for loading it by hand (wrk, autocannon); the bench lets the OS pick one.
+  const at = process.argv.indexOf('--port')
+  await app.listen({ port: at > 0 ? Number(process.argv[at + 1]) : 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   answer = sampleAcceptAnswer(port)
   process.stdout.write(`${JSON.stringify({ port, bytes: JSON.stringify(answer).length })}\n`)
