@@ -12,6 +12,8 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}; PREFIX=${BROKER_PREFIX:-hermod-w
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 [ -f dist/bench/ceiling.js ] || { echo "run npm run build first" >&2; exit 2; }
 pin () { if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# For `serve ... &`: exec, so that $! is the server itself (taskset execs too) and kill reaches it.
+serve () { if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then exec taskset -c 1 "$@"; else exec "$@"; fi; }
 port () { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 KEY=$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))")
 export HERMOD_API_KEY=$(printf 'wrk:%s' "$KEY" | base64 -w0)
@@ -28,7 +30,7 @@ load () { # url -> median requests/s over RUNS runs (after a 2 s warm-up)
 }
 
 P=$(port)
-pin 1 node dist/bench/ceiling.js --port "$P" > "$DIR/ceiling.log" 2>&1 & SERVER=$!
+serve node dist/bench/ceiling.js --port "$P" > "$DIR/ceiling.log" 2>&1 & SERVER=$!
 wait_for "https://127.0.0.1:$P/"
 CEILING=$(load "https://127.0.0.1:$P/hermod/rest/command/sign")
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
@@ -39,7 +41,7 @@ server: { port: $P, address: 127.0.0.1, servlet: { context-path: /hermod }, ssl:
 allowed-clients: [ { client-id: wrk, key: $KEY, group: wrk } ]
 broker: { store: $STORE, log: { level: warn }, redis: { url: "$REDIS_URL", prefix: "$PREFIX" } }
 YML
-pin 1 node dist/src/cli/main.js start --config "$DIR/application.yml" > "$DIR/broker.log" 2>&1 & SERVER=$!
+serve node dist/src/cli/main.js start --config "$DIR/application.yml" > "$DIR/broker.log" 2>&1 & SERVER=$!
 wait_for "https://127.0.0.1:$P/hermod/actuator/health/readiness"
 BROKER=$(load "https://127.0.0.1:$P/hermod/rest/command/sign")
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
