@@ -38,7 +38,6 @@ export function workerConnectionOptions (options: Record<string, unknown>): Redi
     connectTimeout: 2000,
     retryStrategy: reconnectDelay,
     ...userRedisOptions(options),
-    enableAutoPipelining: true,
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     lazyConnect: false
