@@ -14,9 +14,10 @@ export interface ExpiryOptions {
   store: 'memory' | 'redis'
   redis?: PrivateRedis
   commands: number
-  /** The first deadline, seconds after the accepts start (all accepts must be done by then). */
-  firstDeadlineS: number
-  /** Deadlines are spread evenly over this many seconds after the first. */
+  /**
+   * Deadlines are spread evenly over this many seconds: the accepts are paced at commands / windowS
+   * per second, each with the same timeout, so the deadlines follow at the same even pace.
+   */
   windowS: number
   /** Wait this long after the last deadline for stragglers, s. */
   graceS: number
@@ -39,6 +40,8 @@ export interface ExpiryResult {
   /** Seconds between the first and the last deadline. */
   deadlineSpanS: number | null
   acceptSeconds: number
+  /** Every command's timeout, s: the accepts (windowS long) are over before the first deadline. */
+  timeoutS: number
   /** Deadline (createdAt + timeout) to the callback's arrival at the receiver. */
   delayMs: LatencySummary
   /** Deadline to the command's finishedAt (the sweeper's part of the delay). */
@@ -49,9 +52,11 @@ export interface ExpiryResult {
 }
 
 /**
- * Posts `commands` sign commands whose timeouts put their deadlines evenly within
- * [firstDeadlineS, firstDeadlineS + windowS] after the start, answers none, and measures when each
- * TIMEOUT callback arrives. Bounded: it stops waiting `graceS` after the last deadline.
+ * Posts `commands` sign commands at an even pace over `windowS` seconds, all with the timeout
+ * windowS + 5 s, so that their deadlines fall evenly over a window of the same length that starts
+ * after the last accept; answers none, and measures when each TIMEOUT callback arrives. (Timeouts
+ * are whole seconds: giving each command its own timeout instead bunches the deadlines at the accept
+ * rate, in bursts with gaps between them.) Bounded: it stops waiting `graceS` after the last deadline.
  */
 export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResult> {
   await options.redis?.flushAll()
@@ -72,18 +77,17 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
     const meter = new CpuMeter({ broker: broker.pid, redis: options.redis?.pid })
     meter.start()
     const start = Date.now()
-    const firstDeadline = start + options.firstDeadlineS * 1000
-    const loop = await runLoop(async (i) => {
-      const deadline = firstDeadline + (i / options.commands) * options.windowS * 1000
-      const timeout = Math.max(1, Math.round((deadline - Date.now()) / 1000))
+    const timeout = options.windowS + 5
+    const body = signCommandBody(timeout, timeout + 120)
+    const loop = await runLoop(async () => {
       try {
-        const accepted = await api.accept(signCommandBody(timeout, timeout + 120))
+        const accepted = await api.accept(body)
         timeouts.set(accepted.commandId, timeout)
       } catch (err) {
         errors.add(errorKind(err))
       }
-    }, { concurrency: options.connections, maxOperations: options.commands, durationMs: Math.max(1000, options.firstDeadlineS * 1000 - 2000) })
-    const waitUntil = firstDeadline + (options.windowS + options.graceS) * 1000
+    }, { concurrency: options.connections, maxOperations: options.commands, durationMs: options.windowS * 1000 + 2000, rate: options.commands / options.windowS })
+    const waitUntil = start + (timeout + options.windowS + options.graceS) * 1000
     while (Date.now() < waitUntil && callbacks.length < timeouts.size) await sleep(250)
     const { cores } = meter.stop()
 
@@ -115,6 +119,7 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
       otherStates,
       deadlineSpanS: seen.size === 0 ? null : round((last - first) / 1000, 1),
       acceptSeconds: round(loop.elapsedMs / 1000, 1) ?? 0,
+      timeoutS: timeout,
       delayMs: delay.summary(),
       sweepDelayMs: sweep.summary(),
       errors: errors.toJSON(),

@@ -226,16 +226,10 @@ async function main (): Promise<void> {
 
     const pendingMemory = await guarded('pendingMemory', s, async () => await measurePending({ store: 'memory', commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
     const pendingRedis = redis === undefined ? redisError! : await guarded('pendingRedis', s, async () => await measurePending({ store: 'redis', redis, commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
-    const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: Store, redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> => {
-      const accept = throughput.get(store === 'memory' ? 'acceptMemory' : 'acceptRedis')
-      const rate = accept?.status === 'ok' ? (accept as ThroughputRow).perSecond : 1000
-      // All accepts done before the first deadline; deadlines spread evenly over the window after it.
-      // At most 90 s: a slower store accepts fewer commands (the row says how many).
-      const firstDeadlineS = Math.min(90, Math.max(s.quick ? 5 : 20, Math.ceil(s.expiryCommands / rate * 1.3) + 5))
-      return await guarded(name, s, async () => await measureExpiry({
-        store, ...(redisServer === undefined ? {} : { redis: redisServer }), commands: s.expiryCommands, firstDeadlineS, windowS: s.expiryWindowS, graceS: 30, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s)
+    const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: Store, redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> =>
+      await guarded(name, s, async () => await measureExpiry({
+        store, ...(redisServer === undefined ? {} : { redis: redisServer }), commands: s.expiryCommands, windowS: s.expiryWindowS, graceS: 30, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s)
       }))
-    }
     const expiryMemory = await expiry('expiryMemory', 'memory')
     const expiryRedis = redis === undefined ? redisError! : await expiry('expiryRedis', 'redis', redis)
 

@@ -20,7 +20,7 @@ function rows (): SuiteResult['rows'] {
     halfRateRedis: unavailable,
     pendingMemory: { status: 'ok', store: 'memory', commands: 100_000, payloadBytes: 503, rssBytesPer100k: 150 * 2 ** 20, rssBeforeBytes: 1, rssAfterBytes: 2, acceptSeconds: 10, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0 },
     pendingRedis: unavailable,
-    expiryMemory: { status: 'ok', store: 'memory', commands: 100_000, received: 100_000, duplicates: 0, otherStates: 0, deadlineSpanS: 40, acceptSeconds: 12, delayMs: { ...latency, p50: 150, p99: 420 }, sweepDelayMs: latency, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0.1 },
+    expiryMemory: { status: 'ok', store: 'memory', commands: 100_000, received: 100_000, duplicates: 0, otherStates: 0, deadlineSpanS: 40, acceptSeconds: 40, timeoutS: 45, delayMs: { ...latency, p50: 150, p99: 420 }, sweepDelayMs: latency, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0.1 },
     expiryRedis: unavailable
   }
 }
