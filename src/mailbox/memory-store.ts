@@ -1,5 +1,5 @@
 // The embedded store: the whole mailbox in one process's memory, for development, tests and demos.
-import { randomUUID, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { DeadlineHeap } from './deadline-heap.js'
 import { StoreSignals } from './store-signals.js'
 import { IdempotencyConflictError, type DeviceAnswer, type MailboxStore } from './store.js'
@@ -8,6 +8,7 @@ import {
   type AcceptRequest, type AcceptResult, type AnswerResult, type BoxMessage, type CallbackEvent,
   type CancelResult, type CommandRecord, type ReadResult, type TerminalState
 } from './types.js'
+import { randomUuid } from './uuid.js'
 
 /**
  * A box. A `@tmp` box holds exactly one message, kept in two fields; a named box keeps a map of its
@@ -63,7 +64,7 @@ export class MemoryMailboxStore implements MailboxStore {
     const expiresAt = now + req.lifespanSeconds * 1000
     const timeoutAt = now + req.timeoutSeconds * 1000
     const destinations = req.to.map((to) => {
-      const mid = randomUUID()
+      const mid = randomUuid()
       let box: Box
       if (to === '@tmp') {
         box = this.createBox(req.group, undefined, expiresAt)
@@ -249,7 +250,7 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 
   private createBox (group: string, name: string | undefined, expiresAt: number): Box {
-    const box: Box = { bid: randomUUID(), group, token: randomUUID(), expiresAt }
+    const box: Box = { bid: randomUuid(), group, token: randomUuid(), expiresAt }
     if (name !== undefined) {
       box.name = name
       box.messages = new Map()

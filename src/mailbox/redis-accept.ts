@@ -1,5 +1,4 @@
 // Accept on Redis: box index entries first, then the one accept script; retries the rare races it reports.
-import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
@@ -8,6 +7,7 @@ import { decodeAccept } from './redis-replies.js'
 import { acceptArgs, type MailboxScripts, type SentDestination } from './redis-scripts.js'
 import { IdempotencyConflictError, StoreUnavailableError } from './store.js'
 import type { AcceptRequest, AcceptResult } from './types.js'
+import { randomUuid } from './uuid.js'
 
 /** What the acceptor borrows from its store. */
 export interface AcceptorContext {
@@ -72,9 +72,9 @@ export class RedisAcceptor {
     const { group } = req
     const candidates = new Map<string, { bid: string, token: string }>()
     const sent: SentDestination[] = req.to.map((to) => {
-      const fresh = (to === '@tmp' ? undefined : candidates.get(to)) ?? { bid: randomUUID(), token: randomUUID() }
+      const fresh = (to === '@tmp' ? undefined : candidates.get(to)) ?? { bid: randomUuid(), token: randomUuid() }
       if (to !== '@tmp') candidates.set(to, fresh)
-      return { to, mid: randomUUID(), ...fresh }
+      return { to, mid: randomUuid(), ...fresh }
     })
     const preWrites = this.preWrites(req, commandId, sent, candidates, expected)
     const pending = preWrites.map((p) => p.write())
