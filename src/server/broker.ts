@@ -85,9 +85,12 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     sweeper,
     relay,
     start () {
-      if (role === 'api') return
-      queue.start?.()
-      sweeper.start()
+      if (role !== 'api') {
+        queue.start?.()
+        sweeper.start()
+      }
+      // Every role relays its own outbox at once: an api-only instance is told of the events it
+      // writes, a worker would only find them at its next poll (up to 500 ms later).
       relay.start()
     },
     async close () {
