@@ -7,6 +7,11 @@ import type { BoxRef } from './keys.js'
  * Options of the API connection: nothing is queued while Redis is away (a call fails at once and the
  * route answers 503), nothing in flight is retried or re-sent on reconnect (a script must not run
  * twice behind the caller's back), every command has a time budget, and reconnection never stops.
+ * No auto-pipelining: ioredis then sends one pipeline at a time and the next waits for its replies,
+ * so commands live long enough to be promoted out of V8's young generation (4.1 KB per accept
+ * against 1.0 KB without, 18 vs 7 µs of scavenging per accept) and every pipeline copies the defined
+ * scripts. Measured at 2,000 accepts/s, 3 interleaved runs: p99 11 / 40 / 38 ms with it, 6.2 / 7.8 /
+ * 6.9 ms without, for ~5 % more broker CPU (each command is its own socket write).
  * @param userOptions `broker.redis.options`, applied on top except for the settings fail-fast needs
  */
 export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Record<string, unknown> = {}): RedisOptions {
@@ -15,7 +20,7 @@ export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Rec
     commandTimeout: commandTimeoutMs,
     retryStrategy: reconnectDelay,
     ...userRedisOptions(userOptions),
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false
