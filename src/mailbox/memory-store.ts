@@ -204,11 +204,6 @@ export class MemoryMailboxStore implements MailboxStore {
     this.signals.clear()
   }
 
-  /** Counts for health and benchmarks. */
-  sizes (): { commands: number, boxes: number, outbox: number } {
-    return { commands: this.commands.size, boxes: this.boxes.size, outbox: this.outbox.size }
-  }
-
   private live (commandId: string, now: number): StoredCommand | undefined {
     const command = this.commands.get(commandId)
     return command === undefined || command.expiresAt <= now ? undefined : command
