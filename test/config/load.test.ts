@@ -6,7 +6,7 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config/load.js'
 import { problemsOf } from './yaml-fixture.js'
 
-const examples = new URL('../../../shared/examples/', import.meta.url).pathname
+const examples = new URL('../../examples/hermod/', import.meta.url).pathname
 const repo = new URL('../../', import.meta.url).pathname
 
 t.test('the camelCase Hermod example loads unchanged; spring.* is ignored with one notice', async t => {

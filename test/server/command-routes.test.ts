@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { buildTestBroker } from '../helpers/broker.js'
 import { testConfig } from '../helpers/config.js'
 
-const examples = new URL('../../../shared/examples/', import.meta.url)
+const examples = new URL('../../examples/hermod/', import.meta.url)
 const example = (name: string): unknown => JSON.parse(readFileSync(new URL(name, examples), 'utf8'))
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
