@@ -1,47 +1,52 @@
 // Long-poll support: devices waiting on an empty box are woken when a message lands in it.
 import type { MailboxStore } from './store.js'
 
-/** Waiters per box, woken by the store's box-activity announcements (from any instance). */
+/**
+ * One long poll's interest in a box. It is registered before the box is listed, so a message that
+ * lands while the listing runs is remembered and the next `next()` returns at once (no lost wake-up).
+ */
+export interface BoxWatch {
+  /**
+   * Resolves at once when the box saw activity since the watch began or the last `next()` resolved;
+   * otherwise on activity, after `ms`, or when `signal` aborts, whichever is first.
+   */
+  next (ms: number, signal?: AbortSignal): Promise<void>
+  /** Stops watching the box (call it when the request ends). */
+  close (): void
+}
+
+/** Watches per box, woken by the store's box-activity announcements (from any instance). */
 export class BoxWaiters {
-  private readonly waiting = new Map<string, Set<() => void>>()
+  private readonly watching = new Map<string, Set<Watch>>()
   private readonly unsubscribe: () => void
+  private waitingNow = 0
 
   constructor (store: MailboxStore) {
     this.unsubscribe = store.onBoxActivity((bid) => this.wake(bid))
   }
 
   /** Number of requests waiting right now (all boxes). */
-  get size (): number {
-    let n = 0
-    for (const set of this.waiting.values()) n += set.size
-    return n
-  }
+  get size (): number { return this.waitingNow }
 
-  /** Resolves when `bid` sees activity, after `ms`, or when `signal` aborts, whichever is first. */
-  wait (bid: string, ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      let set = this.waiting.get(bid)
-      if (set === undefined) {
-        set = new Set()
-        this.waiting.set(bid, set)
-      }
-      const done = (): void => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', done)
-        const current = this.waiting.get(bid)
-        current?.delete(done)
-        if (current?.size === 0) this.waiting.delete(bid)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal?.addEventListener('abort', done, { once: true })
-      set.add(done)
+  /** Starts watching `bid`: take the watch before listing the box, close it when the request ends. */
+  watch (bid: string): BoxWatch {
+    let set = this.watching.get(bid)
+    if (set === undefined) {
+      set = new Set()
+      this.watching.set(bid, set)
+    }
+    const watch = new Watch((delta) => { this.waitingNow += delta }, () => {
+      const current = this.watching.get(bid)
+      current?.delete(watch)
+      if (current?.size === 0) this.watching.delete(bid)
     })
+    set.add(watch)
+    return watch
   }
 
-  /** Wakes every waiter (used at shutdown so long polls answer at once). */
+  /** Wakes every watch (used at shutdown so long polls answer at once). */
   wakeAll (): void {
-    for (const bid of [...this.waiting.keys()]) this.wake(bid)
+    for (const bid of [...this.watching.keys()]) this.wake(bid)
   }
 
   close (): void {
@@ -50,8 +55,46 @@ export class BoxWaiters {
   }
 
   private wake (bid: string): void {
-    const set = this.waiting.get(bid)
+    const set = this.watching.get(bid)
     if (set === undefined) return
-    for (const done of [...set]) done()
+    for (const watch of [...set]) watch.fire()
+  }
+}
+
+/** A BoxWatch: activity either resolves the pending `next()` or is remembered for the next one. */
+class Watch implements BoxWatch {
+  private seen = false
+  private resolveNext: (() => void) | undefined
+
+  constructor (private readonly count: (delta: number) => void, private readonly remove: () => void) {}
+
+  fire (): void {
+    if (this.resolveNext !== undefined) this.resolveNext()
+    else this.seen = true
+  }
+
+  async next (ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.seen || signal?.aborted === true) {
+      this.seen = false
+      return
+    }
+    this.count(1)
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        this.resolveNext = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+      this.resolveNext = done
+    })
+    this.count(-1)
+  }
+
+  close (): void {
+    this.resolveNext?.()
+    this.remove()
   }
 }

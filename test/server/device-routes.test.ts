@@ -1,6 +1,11 @@
 // The device side over HTTP: list with token, long polling, read, answer once; 404/409/410 as specified.
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { BrokerConfig } from '../../src/config/types.js'
+import type { BoxMessage } from '../../src/mailbox/types.js'
 import { buildTestBroker } from '../helpers/broker.js'
+import { testConfig } from '../helpers/config.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 
 const token = (uri: string): string => new URL(uri).searchParams.get('token')!
 /** The same token with its last digit changed: wrong by one character. */
@@ -46,6 +51,49 @@ t.test('long polling: an empty box is held until a message arrives', async (t) =
   t.equal(tooLong.statusCode, 400)
   const notNumber = await broker.app.inject({ url: `/hermod/rest/ms/${d.bid}?token=${token(d.uri)}&wait=abc` })
   t.equal(notNumber.statusCode, 400)
+})
+
+/**
+ * A message that lands while the long poll's first listing runs must wake it. The broker's real store is
+ * wrapped so that its first listing of the box reads the (empty) box, then lets a command be accepted into it
+ * and waits until the store announced that activity (~100 ms at least) before answering the stale empty
+ * listing: the moment a poll that registers its wait only after listing loses the wake-up.
+ */
+async function messageDuringListing (t: Test, config: BrokerConfig): Promise<void> {
+  const { post, broker } = await buildTestBroker(t, config)
+  const store = broker.context.store
+  const d = (await post('sign', { commandHeader: { to: ['slow-listing'] } })).json.destinations[0]
+  await broker.app.inject({ method: 'POST', url: `/hermod/rest/ms/${d.bid}/${d.mid}`, payload: { status: 'OK' } })
+  const realList = store.listBox.bind(store)
+  let landed: Promise<string> | undefined
+  store.listBox = async (bid: string, boxToken: string, now: number): Promise<BoxMessage[] | null> => {
+    const listing = await realList(bid, boxToken, now)
+    if (landed === undefined && bid === d.bid) {
+      const announced = new Promise<void>((resolve) => {
+        const stop = store.onBoxActivity((active) => { if (active === bid) { stop(); resolve() } })
+      })
+      landed = post('sign', { commandHeader: { to: ['slow-listing'] } }).then((r) => r.json.destinations[0].mid as string)
+      await Promise.all([landed, announced, new Promise((resolve) => setTimeout(resolve, 100))])
+    }
+    return listing
+  }
+  const started = Date.now()
+  const res = await broker.app.inject({ url: `/hermod/rest/ms/${d.bid}?token=${token(d.uri)}&wait=10` })
+  const took = Date.now() - started
+  t.equal(res.statusCode, 200)
+  t.ok(landed !== undefined, 'a command was accepted into the box during the first listing')
+  t.same(res.json().messages.map((m: { mid: string }) => m.mid), [await landed], 'the poll answers with it')
+  t.ok(took < 5_000, `answered well before the 10 s wait ended (${took} ms)`)
+}
+
+t.test('long polling: a message landing during the listing wakes the poll (memory store)', async (t) => {
+  await messageDuringListing(t, testConfig())
+})
+
+t.test('long polling: a message landing during the listing wakes the poll (Redis store)', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.destroy())
+  await messageDuringListing(t, testConfig({ broker: { store: 'redis', redis: { url: redis.url, prefix: freshPrefix(), options: {} } } }))
 })
 
 t.test('long polling ends empty after the wait', async (t) => {

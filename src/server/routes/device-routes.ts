@@ -63,24 +63,29 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
     if (wait > maxWait) throw new HERMOD_INVALID_REQUEST(`wait must be between 0 and ${maxWait} seconds`)
     if (!UUID.test(bid) || token === undefined || token.length > 64) throw new HERMOD_BOX_NOT_FOUND()
     const until = Date.now() + wait * 1000
-    let messages = await store.listBox(bid, token, clock.now())
-    if (messages === null) throw new HERMOD_BOX_NOT_FOUND()
-    if (messages.length === 0 && wait > 0) {
+    let messages: BoxMessage[] | null
+    if (wait === 0) {
+      messages = await store.listBox(bid, token, clock.now())
+    } else {
+      // Watch the box before listing it: a message landing while a listing runs wakes the next wait at once.
+      const watch = waiters.watch(bid)
       const gone = new AbortController()
       const onClose = (): void => gone.abort()
       request.raw.once('close', onClose)
       try {
+        messages = await store.listBox(bid, token, clock.now())
         while (messages !== null && messages.length === 0 && !gone.signal.aborted && !app.broker.draining) {
           const left = until - Date.now()
           if (left <= 0) break
-          await waiters.wait(bid, left, gone.signal)
+          await watch.next(left, gone.signal)
           messages = await store.listBox(bid, token, clock.now())
         }
       } finally {
+        watch.close()
         request.raw.off('close', onClose)
       }
-      if (messages === null) throw new HERMOD_BOX_NOT_FOUND()
     }
+    if (messages === null) throw new HERMOD_BOX_NOT_FOUND()
     return { bid, messages: messages.map((m: BoxMessage) => listed(bid, m)) }
   })
 
