@@ -10,25 +10,41 @@ import {
 } from './types.js'
 import { randomUuid } from './uuid.js'
 
-/**
- * A box. A `@tmp` box holds exactly one message, kept in two fields; a named box keeps a map of its
- * messages and the set of pending ones. (Fewer objects per `@tmp` command: no Set, no Map, no
- * global message index; the store keeps every command, so each object costs garbage-collector time.)
- */
-interface Box {
+/** What every box has. */
+interface BoxBase {
   bid: string
   group: string
   token: string
   /** The box is forgotten after this (the latest lifespan of its commands). */
   expiresAt: number
-  /** `@tmp` boxes: the one message and its command. */
-  mid?: string
-  commandId?: string
-  /** Named boxes only: the name within the group, every message (mid -> commandId) and the pending mids in arrival order. */
-  name?: string
-  messages?: Map<string, string>
-  pending?: Set<string>
 }
+
+/**
+ * A `@tmp` box holds exactly one message, kept in two fields, and is dropped with its command. (Fewer
+ * objects per `@tmp` command: no Set, no Map, no global message index; the store keeps every command,
+ * so each object costs garbage-collector time.)
+ */
+interface TmpBox extends BoxBase {
+  kind: 'tmp'
+  mid: string
+  commandId: string
+}
+
+/**
+ * A named box outlives single commands: its purge is scheduled when it is created and moved on by every
+ * later command that outlives it.
+ */
+interface NamedBox extends BoxBase {
+  kind: 'named'
+  /** The name within the group. */
+  name: string
+  /** Every message still within its command's lifespan: mid -> commandId. */
+  messages: Map<string, string>
+  /** The pending mids, in arrival order. */
+  pending: Set<string>
+}
+
+type Box = TmpBox | NamedBox
 
 interface IdempotencyEntry { commandId: string, fingerprint?: string, expiresAt: number }
 
@@ -41,7 +57,8 @@ export class MemoryMailboxStore implements MailboxStore {
   private sequence = 0
   private readonly commands = new Map<string, StoredCommand>()
   private readonly boxes = new Map<string, Box>()
-  private readonly namedBoxes = new Map<string, string>()
+  /** `group \0 name` -> the box of that name. */
+  private readonly namedBoxes = new Map<string, NamedBox>()
   private readonly idempotency = new Map<string, IdempotencyEntry>()
   private readonly deadlines = new DeadlineHeap()
   private readonly expiries = new DeadlineHeap()
@@ -65,16 +82,13 @@ export class MemoryMailboxStore implements MailboxStore {
     const timeoutAt = now + req.timeoutSeconds * 1000
     const destinations = req.to.map((to) => {
       const mid = randomUuid()
-      let box: Box
       if (to === '@tmp') {
-        box = this.createBox(req.group, undefined, expiresAt)
-        box.mid = mid
-        box.commandId = commandId
-      } else {
-        box = this.namedBox(req.group, to, expiresAt, now)
-        box.messages!.set(mid, commandId)
-        box.pending!.add(mid)
+        const box = this.tmpBox(req.group, mid, commandId, expiresAt)
+        return { to, bid: box.bid, mid, token: box.token }
       }
+      const box = this.namedBox(req.group, to, expiresAt, now)
+      box.messages.set(mid, commandId)
+      box.pending.add(mid)
       return { to, bid: box.bid, mid, token: box.token }
     })
     const command: StoredCommand = {
@@ -127,8 +141,8 @@ export class MemoryMailboxStore implements MailboxStore {
       if (command === undefined || command.state !== 'IN_PROGRESS' || command.timeoutAt <= now) return
       listing.push({ mid, type: command.type, createdAt: command.createdAt, timeoutAt: command.timeoutAt })
     }
-    if (box.mid !== undefined) add(box.mid, box.commandId)
-    else for (const mid of box.pending!) add(mid, box.messages!.get(mid))
+    if (box.kind === 'tmp') add(box.mid, box.commandId)
+    else for (const mid of box.pending) add(mid, box.messages.get(mid))
     return listing
   }
 
@@ -204,6 +218,19 @@ export class MemoryMailboxStore implements MailboxStore {
     this.signals.clear()
   }
 
+  /** Entry counts of everything the store holds (tests check that it returns to empty once all expired). */
+  sizes (): Record<'commands' | 'boxes' | 'namedBoxes' | 'idempotency' | 'deadlines' | 'expiries' | 'outbox', number> {
+    return {
+      commands: this.commands.size,
+      boxes: this.boxes.size,
+      namedBoxes: this.namedBoxes.size,
+      idempotency: this.idempotency.size,
+      deadlines: this.deadlines.size,
+      expiries: this.expiries.size,
+      outbox: this.outbox.size
+    }
+  }
+
   private live (commandId: string, now: number): StoredCommand | undefined {
     const command = this.commands.get(commandId)
     return command === undefined || command.expiresAt <= now ? undefined : command
@@ -211,7 +238,8 @@ export class MemoryMailboxStore implements MailboxStore {
 
   private messageCommand (bid: string, mid: string, now: number): StoredCommand | undefined {
     const box = this.boxes.get(bid)
-    const commandId = box === undefined ? undefined : box.mid === undefined ? box.messages!.get(mid) : box.mid === mid ? box.commandId : undefined
+    if (box === undefined) return undefined
+    const commandId = box.kind === 'named' ? box.messages.get(mid) : box.mid === mid ? box.commandId : undefined
     return commandId === undefined ? undefined : this.live(commandId, now)
   }
 
@@ -225,7 +253,10 @@ export class MemoryMailboxStore implements MailboxStore {
   private finish (command: StoredCommand, state: TerminalState, now: number): void {
     command.state = state
     command.finishedAt = now
-    for (const d of command.destinations) this.boxes.get(d.bid)?.pending?.delete(d.mid)
+    for (const d of command.destinations) {
+      const box = this.boxes.get(d.bid)
+      if (box?.kind === 'named') box.pending.delete(d.mid)
+    }
     const answered = command.answeredBy === undefined ? undefined : command.destinations[command.answeredBy]
     const event: CallbackEvent = {
       id: callbackEventId(command.commandId, state, command.createdAt),
@@ -244,36 +275,36 @@ export class MemoryMailboxStore implements MailboxStore {
     this.signals.outboxAppended()
   }
 
-  private createBox (group: string, name: string | undefined, expiresAt: number): Box {
-    const box: Box = { bid: randomUuid(), group, token: randomUuid(), expiresAt }
-    if (name !== undefined) {
-      box.name = name
-      box.messages = new Map()
-      box.pending = new Set()
-    }
+  private tmpBox (group: string, mid: string, commandId: string, expiresAt: number): TmpBox {
+    const box: TmpBox = { kind: 'tmp', bid: randomUuid(), group, token: randomUuid(), expiresAt, mid, commandId }
     this.boxes.set(box.bid, box)
     return box
   }
 
-  private namedBox (group: string, name: string, expiresAt: number, now: number): Box {
+  /** The live box of that name (its life extended to `expiresAt`), or a new one with its purge scheduled. */
+  private namedBox (group: string, name: string, expiresAt: number, now: number): NamedBox {
     const key = `${group}\0${name}`
-    const bid = this.namedBoxes.get(key)
-    let box = bid === undefined ? undefined : this.boxes.get(bid)
-    if (box === undefined || box.expiresAt <= now) {
-      if (box !== undefined) this.dropBox(box)
-      box = this.createBox(group, name, expiresAt)
-      this.namedBoxes.set(key, box.bid)
+    const box = this.namedBoxes.get(key)
+    if (box !== undefined && box.expiresAt > now) {
+      if (box.expiresAt < expiresAt) {
+        box.expiresAt = expiresAt
+        this.expiries.push(expiresAt, `box:${box.bid}`)
+      }
+      return box
     }
-    if (box.expiresAt < expiresAt) {
-      box.expiresAt = expiresAt
-      this.expiries.push(expiresAt, `box:${box.bid}`)
+    if (box !== undefined) this.dropBox(box)
+    const created: NamedBox = {
+      kind: 'named', bid: randomUuid(), group, token: randomUuid(), expiresAt, name, messages: new Map(), pending: new Set()
     }
-    return box
+    this.boxes.set(created.bid, created)
+    this.namedBoxes.set(key, created)
+    this.expiries.push(expiresAt, `box:${created.bid}`)
+    return created
   }
 
   private dropBox (box: Box): void {
     this.boxes.delete(box.bid)
-    if (box.name !== undefined && this.namedBoxes.get(`${box.group}\0${box.name}`) === box.bid) {
+    if (box.kind === 'named' && this.namedBoxes.get(`${box.group}\0${box.name}`) === box) {
       this.namedBoxes.delete(`${box.group}\0${box.name}`)
     }
   }
@@ -299,8 +330,8 @@ export class MemoryMailboxStore implements MailboxStore {
       for (const d of command.destinations) {
         const box = this.boxes.get(d.bid)
         if (box === undefined) continue
-        if (box.name === undefined) this.dropBox(box)
-        else box.messages!.delete(d.mid)
+        if (box.kind === 'tmp') this.dropBox(box)
+        else box.messages.delete(d.mid)
       }
     }
   }
