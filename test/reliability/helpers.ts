@@ -239,6 +239,17 @@ export async function timeUntil (check: () => Promise<boolean>, timeoutMs: numbe
   return undefined
 }
 
+/**
+ * How many of `outcomes` were sent at or after `since` (performance.now()). Outcomes are recorded once
+ * answered, so a test waits on this until it has seen a window (an outage, a shutdown) instead of
+ * sleeping a fixed time that a busy machine may let pass without one request in it.
+ */
+export function sentSince (outcomes: Outcome[], since: number): number {
+  let n = 0
+  for (const o of outcomes) if (o.sentAt >= since) n++
+  return n
+}
+
 /** The outcome's status or error, for tallies and messages. */
 export function kind (o: Outcome): string {
   if (o.error !== undefined) return o.error

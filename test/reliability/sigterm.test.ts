@@ -6,8 +6,8 @@ import { once } from 'node:events'
 import { waitFor } from '../callbacks/helpers.js'
 import { freePort } from '../helpers/redis-server.js'
 import {
-  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, ms, pct, runLoad, sleep, startBrokerProcess, startInProcessBroker, tally, tallyCallbacks,
-  startScenario, type Accepted, type Outcome
+  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, ms, pct, runLoad, sentSince, sleep, startBrokerProcess, startInProcessBroker, tally,
+  tallyCallbacks, timeUntil, startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const WORKERS = 8
@@ -49,7 +49,10 @@ t.test('R27: SIGTERM under load', async (t) => {
   })
   await sleep(800 + Math.floor(Math.random() * 700))
   const polls = boxes.map(async (d) => await api.list(d.bid, d.token, 30))
-  await sleep(300)
+  // The signal comes once every poll is held by the broker (its gauge), not after a pause they may not fit in.
+  const waiting = async (): Promise<number> => Number(/^hermod_long_polls_waiting (\d+)$/m.exec(String((await api.call('GET', '/hermod/actuator/prometheus')).json))?.[1] ?? 0)
+  const held = await timeUntil(async () => await waiting() >= POLLERS, 15_000)
+  t.ok(held !== undefined, `the ${POLLERS} long polls are held before the signal`)
 
   const termAt = performance.now()
   const exited = once(broker.child, 'exit') as Promise<[number | null, string | null]>
@@ -57,7 +60,9 @@ t.test('R27: SIGTERM under load', async (t) => {
   const polled = await Promise.all(polls)
   const [code, signal] = await exited
   const exitMs = performance.now() - termAt
-  await sleep(300)
+  // Until requests sent after the signal were answered and one was refused (not a fixed pause a busy machine may fill with nothing).
+  const sent = (): Outcome[] => posts.map((p) => p.o)
+  await timeUntil(async () => sentSince(sent(), termAt) >= WORKERS && sent().some((o) => o.sentAt >= termAt && o.status !== 200), 15_000, 10)
   load.stop()
   await load.done
 
