@@ -53,3 +53,16 @@ export function redactUrl (url: string): string {
 function bounded (text: string): string {
   return text.length <= MAX_URL_SHOWN ? text : `${text.slice(0, MAX_URL_SHOWN)}…`
 }
+
+const MAY_HOLD_CAPABILITY = /\/ms\/|token=/i
+const DEVICE_PATH_TAIL = /(\/ms\/+[^/\s?#"'`]*\/)[^\s?#"'`]+/gi
+const TOKEN_VALUE = /(token=)[^&\s"'`]+/gi
+
+/**
+ * Free text that may quote a URL (an error message or stack, a framework warning): what follows
+ * `/ms/{bid}/` and every `token=` value are redacted.
+ */
+export function redactText (text: string): string {
+  if (!MAY_HOLD_CAPABILITY.test(text)) return text
+  return text.replace(DEVICE_PATH_TAIL, `$1${REDACTED}`).replace(TOKEN_VALUE, `$1${REDACTED}`)
+}
