@@ -17,11 +17,12 @@ export interface CoercedSettings {
 }
 
 const absent = Symbol('absent')
-const booleanWords: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false }
+/** The words Spring's StringToBooleanConverter accepts, in any case. */
+const booleanWords: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, 1: true, 0: false }
 
 /**
  * Resolves placeholders and coerces every value to its setting's type the way Spring's binder does
- * (`"20400"` -> 20400, `TRUE`/`yes`/`on` -> true, enum values in any case). Empty non-string values count
+ * (`"20400"` -> 20400, `TRUE`/`yes`/`on`/`1` -> true, enum values in any case). Empty non-string values count
  * as not set. What cannot be coerced stays a string, so the schema names the expected type.
  */
 export function coerceSettings (tree: CanonicalTree, schema: SchemaNode, env: NodeJS.ProcessEnv): CoercedSettings {
@@ -109,7 +110,9 @@ function coerceText (text: string, schema: SchemaNode): unknown {
   const trimmed = text.trim()
   if (trimmed === '') return types.includes('string') ? text : absent
   const word = booleanWords[trimmed.toLowerCase()]
-  if (types.includes('boolean') && word !== undefined) return word
+  // `1` / `0` are numbers where the setting also takes one (trust-proxy: a hop count).
+  const numeric = trimmed === '1' || trimmed === '0'
+  if (types.includes('boolean') && word !== undefined && !(numeric && (types.includes('integer') || types.includes('number')))) return word
   if ((types.includes('integer') || types.includes('number')) && /^[+-]?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
   const enumValue = schema.enum?.find(value => typeof value === 'string' && value.toLowerCase() === trimmed.toLowerCase())
   return enumValue ?? text

@@ -1,7 +1,9 @@
 // One place that turns every failure into Hermod's error JSON: a stable code, never a stack or a 500 for bad input.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Socket } from 'node:net'
 import { IdempotencyConflictError, StoreUnavailableError } from '../mailbox/store.js'
 import { HERMOD_NOT_FOUND } from './errors.js'
+import { redactPath } from './redact.js'
 
 /** The body of every error answer (protocol.md section 9). */
 export interface ErrorBody {
@@ -27,6 +29,7 @@ const FASTIFY_CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'HERMOD_INVALID_JSON', 'The body is empty'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'HERMOD_INVALID_JSON', 'The body is not valid JSON'],
   FST_ERR_BAD_URL: [400, 'HERMOD_INVALID_REQUEST', 'The URL is malformed'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'HERMOD_URI_TOO_LONG', 'A path segment is longer than 100 characters'],
   FST_ERR_ASYNC_CONSTRAINT: [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
 }
 
@@ -34,18 +37,30 @@ export function errorBody (statusCode: number, code: string, message: string): E
   return { statusCode, code, error: REASONS[statusCode] ?? 'Error', message }
 }
 
+/** At most this many validation problems are answered (Ajv stops at the first one anyway). */
+export const MAX_ERROR_DETAILS = 10
+/** Longest path or message of one problem, in characters. */
+const MAX_DETAIL_TEXT = 200
+
+const clip = (text: string): string => text.length <= MAX_DETAIL_TEXT ? text : `${text.slice(0, MAX_DETAIL_TEXT)}…`
+
+/** A schema validation failure as a bounded 400: the body's problems carry the route's code, others HERMOD_INVALID_REQUEST. */
+function validationBody (error: FastifyError & { validation: NonNullable<FastifyError['validation']> }, request: FastifyRequest): ErrorBody {
+  const context = error.validationContext ?? 'body'
+  const code = context === 'body' ? request.routeOptions.config.validationCode ?? 'HERMOD_INVALID_REQUEST' : 'HERMOD_INVALID_REQUEST'
+  const details = error.validation.slice(0, MAX_ERROR_DETAILS).map((v) => ({
+    path: clip(`${context}${v.instancePath}`),
+    message: clip(v.message ?? 'is invalid')
+  }))
+  const prefix = code === 'HERMOD_INVALID_COMMAND' ? 'Invalid command' : code === 'HERMOD_INVALID_ANSWER' ? 'Invalid answer' : 'Invalid request'
+  const more = error.validation.length > details.length ? `; and ${error.validation.length - details.length} more` : ''
+  const body = errorBody(400, code, `${prefix}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}${more}`)
+  body.details = details
+  return body
+}
+
 function toErrorBody (error: FastifyError, request: FastifyRequest): ErrorBody {
-  if (error.validation !== undefined) {
-    const code = request.routeOptions.config.validationCode ?? 'HERMOD_INVALID_REQUEST'
-    const details = error.validation.map((v) => ({
-      path: `${error.validationContext ?? 'body'}${v.instancePath}`,
-      message: v.message ?? 'is invalid'
-    }))
-    const prefix = code === 'HERMOD_INVALID_COMMAND' ? 'Invalid command' : code === 'HERMOD_INVALID_ANSWER' ? 'Invalid answer' : 'Invalid request'
-    const body = errorBody(400, code, `${prefix}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`)
-    body.details = details
-    return body
-  }
+  if (error.validation !== undefined) return validationBody(error as Parameters<typeof validationBody>[0], request)
   if (error instanceof StoreUnavailableError) return errorBody(503, 'HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly')
   if (error instanceof IdempotencyConflictError) return errorBody(422, 'HERMOD_IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request')
   if (typeof error.code === 'string' && error.code.startsWith('HERMOD_') && typeof error.statusCode === 'number') {
@@ -70,7 +85,38 @@ export function registerErrorHandling (app: FastifyInstance): void {
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
   })
   app.setNotFoundHandler(async (request, reply) => {
-    const error = new HERMOD_NOT_FOUND(`${request.method} ${request.url.split('?')[0]}`)
+    const error = new HERMOD_NOT_FOUND(`${request.method} ${redactPath(request.url.split('?')[0] ?? '')}`)
     return reply.code(404).send(errorBody(404, error.code, error.message))
   })
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a malformed escape as in
+ * `/command/%`, a path segment over 100 characters) gets our body, never the URL echoed back.
+ */
+export function sendFrameworkError (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = FASTIFY_CODES[error.code] ?? [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
+  void reply.code(known[0]).type('application/json; charset=utf-8').send(errorBody(known[0], known[1], known[2]))
+}
+
+/** The raw HTTP answer to a request Node's parser refused: 408 (too slow), 431 (headers too large), else 400. */
+export function clientErrorResponse (code: string | undefined): string {
+  const [status, hermodCode, message] = code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'HERMOD_REQUEST_TIMEOUT', 'The request was not received in time']
+    : code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HERMOD_HEADERS_TOO_LARGE', 'The request headers are too large']
+      : [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
+  const body = JSON.stringify(errorBody(status, hermodCode, message))
+  return `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`
+}
+
+/**
+ * Fastify's `clientErrorHandler` (Node's `clientError`): answers with clientErrorResponse, as Fastify's
+ * default does with its own body. Only the error code is logged: the error carries the raw request bytes.
+ */
+export function handleClientError (this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  this.log.debug({ code: error.code }, 'client error')
+  if (socket.writable) socket.write(clientErrorResponse(error.code))
+  socket.destroy()
 }

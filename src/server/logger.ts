@@ -1,6 +1,7 @@
 // The process logger: pino, JSON by default, pretty on a TTY, with every secret-bearing field redacted.
 import pino, { type Logger } from 'pino'
 import type { BrokerConfig } from '../config/types.js'
+import { redactText } from './redact.js'
 
 /** Paths pino censors wherever they appear in a log object (R17). */
 export const REDACT_PATHS = [
@@ -15,8 +16,20 @@ export const REDACT_PATHS = [
   '*.callbackBasicAuth',
   '*.callbackSecret',
   '*.keyStorePassword',
-  '*.token'
+  'token',
+  '*.token',
+  // With its box id, a message id is the capability to read and answer the message (protocol.md section 6).
+  'mid',
+  '*.mid'
 ]
+
+/** pino's error serializer, with URLs in the message and stack redacted (redactText). */
+function serializeError (err: Error): pino.SerializedError {
+  const serialized = pino.stdSerializers.err(err)
+  serialized.message = redactText(serialized.message)
+  if (typeof serialized.stack === 'string') serialized.stack = redactText(serialized.stack)
+  return serialized
+}
 
 export function createLogger (log: BrokerConfig['broker']['log'], destination?: pino.DestinationStream): Logger {
   const pretty = log.pretty === 'auto' ? process.stdout.isTTY === true : log.pretty
@@ -24,6 +37,14 @@ export function createLogger (log: BrokerConfig['broker']['log'], destination?: 
     level: log.level,
     base: { service: 'hermod-broker' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
+    // Text that is not ours (Fastify's warnings quote request URLs) is redacted as well.
+    hooks: {
+      logMethod (args, method) {
+        for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') (args as unknown[])[i] = redactText(args[i] as string)
+        method.apply(this, args)
+      }
+    },
     timestamp: pino.stdTimeFunctions.isoTime
   }
   if (destination !== undefined) return pino(options, destination)

@@ -42,6 +42,17 @@ t.test('Spring-form environment variables override the file, coerced to the sett
   t.same(config.allowedClients.map(c => [c.clientId, c.key]), [['a', 'file-key-a'], ['b', 'env-key-b']], 'a list item is overridden field by field')
 })
 
+t.test('Spring\'s boolean forms 1 and 0 bind to booleans; a setting that also takes a number keeps the number', async t => {
+  const { config } = await loadYaml(t, twoClients, { env: { SERVER_SSL_ENABLED: '0', BROKER_DEVSINK: '1', BROKER_CALLBACKS_INSECURESKIPVERIFY: ' 1 ', BROKER_TRUSTPROXY: '1' } })
+  t.equal(config.server.ssl.enabled, false, 'SERVER_SSL_ENABLED=0 starts without TLS')
+  t.equal(config.broker.devSink, true)
+  t.equal(config.broker.callbacks.insecureSkipVerify, true)
+  t.equal(config.broker.trustProxy, 1, 'trust-proxy=1 is one hop, not true')
+  const fromFile = await loadYaml(t, `${twoClients}  dev-sink: 0\nserver:\n  ssl:\n    enabled: 1\n`.replace('server:\n  port: 20400\n', ''))
+  t.equal(fromFile.config.broker.devSink, false, 'YAML 0 is false')
+  t.equal(fromFile.config.server.ssl.enabled, true, 'YAML 1 is true')
+})
+
 t.test('environment variables can add list items and set hermod.* keys; no file is needed', async t => {
   const { config } = await loadYaml(t, '', {
     env: { ALLOWEDCLIENTS_0_CLIENTID: 'x', ALLOWEDCLIENTS_0_KEY: 'kx', ALLOWEDCLIENTS_0_GROUP: 'gx', HERMOD_FQDN: 'h.example', SERVER_PORT: '1' }

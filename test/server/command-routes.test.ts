@@ -88,8 +88,8 @@ t.test('timeout and lifespan: defaults, one from the other, limits', async (t) =
     t.match(res.json.message, pattern)
   }
   const several = await post('sign', { commandHeader: { timeout: 'x', lifespan: -1, externalId: 3 } })
-  t.equal(several.json.details.length, 3, 'every problem is reported, with its path')
-  t.same(several.json.details.map((d: { path: string }) => d.path).sort(), ['body/commandHeader/externalId', 'body/commandHeader/lifespan', 'body/commandHeader/timeout'])
+  t.equal(several.json.details.length, 1, 'validation stops at the first problem (no allErrors: its cost grows with the input)')
+  t.match(several.json.details[0].path, /^body\/commandHeader\/(externalId|lifespan|timeout)$/, 'the problem comes with its path')
 })
 
 t.test('unknown header fields are ignored; the payload reaches the device untouched', async (t) => {
@@ -156,7 +156,7 @@ t.test('too many destinations is a 400', async (t) => {
   const { post } = await buildTestBroker(t, testConfig({ broker: { commands: { maxDestinations: 3 } } }))
   const res = await post('sign', { commandHeader: { to: ['a', 'b', 'c', 'd'] } })
   t.equal(res.statusCode, 400)
-  t.match(res.json.message, /at most 3/)
+  t.match(res.json.message, /commandHeader\/to must NOT have more than 3 items/)
 })
 
 t.test('Idempotency-Key: the same request twice is one command (R6)', async (t) => {

@@ -8,6 +8,7 @@ import {
   HERMOD_COMMAND_FINISHED, HERMOD_COMMAND_NOT_FOUND, HERMOD_INVALID_COMMAND, HERMOD_INVALID_REQUEST,
   HERMOD_UNAUTHORIZED, HERMOD_UNKNOWN_COMMAND_TYPE
 } from '../errors.js'
+import { illFormedStringPath } from '../well-formed.js'
 import { commandHeaderSchema, errorResponses } from './schemas.js'
 
 const COMMAND_ID = /^[0-9]{1,20}$/
@@ -49,8 +50,8 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       tags: ['server system'],
       security,
       params: { type: 'object', properties: { type: { type: 'string', enum: [...COMMAND_TYPES], description: 'provision | certificate | authenticate | sign | ping' } } },
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
-      body: { type: 'object', properties: { commandHeader: commandHeaderSchema }, additionalProperties: true },
+      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: '1 to 255 visible ASCII characters' } } },
+      body: { type: 'object', properties: { commandHeader: commandHeaderSchema(limits.maxDestinations) }, additionalProperties: true },
       response: { 200: { $ref: 'AcceptedCommand#' }, ...errorResponses(400, 401, 404, 413, 415, 422, 503) }
     },
     // The type is checked before the body so that an unknown type is a 404, as protocol.md asks.
@@ -68,8 +69,9 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     const body = request.body ?? {}
     const header = (body.commandHeader ?? {}) as CommandHeader
     const { timeout, lifespan } = commandTimes(header, limits)
+    const illFormed = illFormedStringPath(header)
+    if (illFormed !== undefined) throw new HERMOD_INVALID_COMMAND(`commandHeader${illFormed} is not a well-formed Unicode string (a lone surrogate)`)
     const to = header.to ?? ['@tmp']
-    if (to.length > limits.maxDestinations) throw new HERMOD_INVALID_COMMAND(`commandHeader.to has ${to.length} entries; at most ${limits.maxDestinations}`)
     const idempotencyKey = request.headers['idempotency-key']
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
       throw new HERMOD_INVALID_REQUEST('Idempotency-Key must be 1 to 255 visible ASCII characters')

@@ -27,11 +27,11 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       querystring: {
         type: 'object',
         properties: {
-          token: { type: 'string', description: 'The box token from the command\'s `uri` (or header X-Hermod-Token)' },
+          token: { type: 'string', maxLength: 64, description: 'The box token from the command\'s `uri` (or header X-Hermod-Token)' },
           wait: { type: 'string', pattern: '^[0-9]{1,3}$', description: `Seconds to hold an empty box (0..${maxWait})` }
         }
       },
-      headers: { type: 'object', properties: { 'x-hermod-token': { type: 'string' } } },
+      headers: { type: 'object', properties: { 'x-hermod-token': { type: 'string', maxLength: 64 } } },
       response: {
         200: {
           type: 'object',

@@ -3,13 +3,13 @@
 export const errorSchema = {
   $id: 'HermodError',
   type: 'object',
-  description: 'Every error answer: a stable code (HERMOD_*), the HTTP status and a message.',
+  description: 'Every error answer: a stable code (HERMOD_*), the HTTP status and a message. Any route may also answer 400 HERMOD_INVALID_REQUEST (a malformed URL or request line), 408 HERMOD_REQUEST_TIMEOUT (the request was not received in time), 414 HERMOD_URI_TOO_LONG (a path segment over 100 characters) and 431 HERMOD_HEADERS_TOO_LARGE.',
   properties: {
     statusCode: { type: 'integer' },
     code: { type: 'string', example: 'HERMOD_COMMAND_NOT_FOUND' },
     error: { type: 'string' },
     message: { type: 'string' },
-    details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } }
+    details: { type: 'array', maxItems: 10, description: 'Validation problems, the first at most 10', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } }
   },
   required: ['statusCode', 'code', 'error', 'message']
 } as const
@@ -27,17 +27,20 @@ export const destinationSchema = {
   required: ['to', 'bid', 'mid', 'uri', 'location']
 } as const
 
-export const commandHeaderSchema = {
-  type: 'object',
-  description: 'The only part of a command the broker interprets. Unknown fields are ignored.',
-  properties: {
-    lifespan: { type: 'integer', minimum: 1, description: 'Seconds until the command leaves history (default: timeout, else broker.commands.default-lifespan)' },
-    timeout: { type: 'integer', minimum: 1, description: 'Seconds until the command times out (default: lifespan, else broker.commands.default-timeout); at most lifespan' },
-    to: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Destinations: `@tmp` (a fresh box) or box names within the group. Default ["@tmp"]' },
-    externalId: { type: 'string', maxLength: 1024, description: 'Opaque; echoed in status and callbacks' }
-  },
-  additionalProperties: true
-} as const
+/** The command header's schema; `to` holds at most `maxDestinations` entries (broker.commands.max-destinations). */
+export function commandHeaderSchema (maxDestinations: number): object {
+  return {
+    type: 'object',
+    description: 'The only part of a command the broker interprets. Unknown fields are ignored. Every string in it must be well-formed Unicode (no lone surrogates).',
+    properties: {
+      lifespan: { type: 'integer', minimum: 1, description: 'Seconds until the command leaves history (default: timeout, else broker.commands.default-lifespan)' },
+      timeout: { type: 'integer', minimum: 1, description: 'Seconds until the command times out (default: lifespan, else broker.commands.default-timeout); at most lifespan' },
+      to: { type: 'array', minItems: 1, maxItems: maxDestinations, items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Destinations: `@tmp` (a fresh box) or box names within the group. Default ["@tmp"]' },
+      externalId: { type: 'string', maxLength: 1024, description: 'Opaque; echoed in status and callbacks' }
+    },
+    additionalProperties: true
+  }
+}
 
 export const acceptedSchema = {
   $id: 'AcceptedCommand',

@@ -13,8 +13,8 @@ export async function utilRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Generate a client entry (YAML) with a fresh 256-bit key, to paste under allowed-clients',
       description: 'Answered to loopback callers only unless broker.generate-client-open is true. Nothing is stored: the broker knows the client once the entry is in its config.',
       tags: ['operator'],
-      params: { type: 'object', properties: { clientId: { type: 'string' } } },
-      querystring: { type: 'object', properties: { group: { type: 'string', description: 'The group (default: the client id)' } } },
+      params: { type: 'object', properties: { clientId: { type: 'string', maxLength: 64 } } },
+      querystring: { type: 'object', properties: { group: { type: 'string', maxLength: 64, description: 'The group (default: the client id)' } } },
       produces: ['text/plain'],
       response: { 200: { type: 'string' }, ...errorResponses(400, 403) }
     }
