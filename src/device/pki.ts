@@ -37,13 +37,17 @@ function toArrayBuffer (bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
 }
 
+/** A Name with one attribute per RDN, as OpenSSL writes them (pkijs' constructor would put them all in one RDN). */
 function buildName (attributes: NameAttribute[]): pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: attributes.map(({ type, value }) => new pkijs.AttributeTypeAndValue({
-      type: NAME_OIDS[type.toUpperCase()] ?? type,
-      value: type.toUpperCase() === 'C' ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value })
+  const sequence = new asn1js.Sequence({
+    value: attributes.map(({ type, value }) => new asn1js.Set({
+      value: [new pkijs.AttributeTypeAndValue({
+        type: NAME_OIDS[type.toUpperCase()] ?? type,
+        value: type.toUpperCase() === 'C' ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value })
+      }).toSchema()]
     }))
   })
+  return pkijs.RelativeDistinguishedNames.fromBER(sequence.toBER(false))
 }
 
 function readName (name: pkijs.RelativeDistinguishedNames): NameAttribute[] {
