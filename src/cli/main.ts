@@ -1,4 +1,4 @@
-// The `hermod-broker` command: start, generate-client, dlq, version, help.
+// The `hermod-broker` command: start, generate-client, dlq, device, version, help.
 import { parseArgs } from 'node:util'
 import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.js'
 import { ConfigError, loadConfig } from '../config/load.js'
@@ -6,6 +6,7 @@ import { createLogger } from '../server/logger.js'
 import { startBroker } from '../server/start.js'
 import { VERSION } from '../version.js'
 import { runBench } from './bench.js'
+import { runDevice } from './device.js'
 import { runDlq } from './dlq.js'
 import { runHealthcheck } from './healthcheck.js'
 
@@ -17,6 +18,7 @@ Usage:
   hermod-broker dlq list [--limit N] [--url URL] [--user USER:PASSWORD] [--insecure]
   hermod-broker dlq replay <event-id> [--url URL] [--user USER:PASSWORD] [--insecure]
   hermod-broker bench [--store memory|redis | --url URL --api-key KEY] [--scenario roundtrip|accept] ...
+  hermod-broker device <uri|location|personal://…> [--watch] [--reject | --response FILE] [--profile FILE] ...
   hermod-broker healthcheck [--config FILE]     exit 0 when the local broker is ready (Docker HEALTHCHECK)
   hermod-broker version
 
@@ -30,6 +32,7 @@ async function main (argv: string[]): Promise<number> {
     case 'start': return await start(rest)
     case 'generate-client': return generateClient(rest)
     case 'dlq': return await runDlq(rest)
+    case 'device': return await runDevice(rest)
     case 'healthcheck': return await runHealthcheck(rest)
     case 'bench': return await runBench(rest)
     case 'version': case '--version': case '-v':
