@@ -13,8 +13,8 @@ const tags = ['development']
 /** Longest callbacks/wait, seconds. */
 const MAX_WAIT_SECONDS = 300
 
-interface DeliveryQuerystring { commandId?: string, externalId?: string, state?: TerminalState, limit?: number }
-interface WaitQuerystring { commandId?: string, externalId?: string, state?: TerminalState, until?: 'attempted' | 'delivered', timeout?: number }
+interface DeliveryQuerystring { commandId?: string, externalId?: string, state?: TerminalState, limit?: string }
+interface WaitQuerystring { commandId?: string, externalId?: string, state?: TerminalState, until?: 'attempted' | 'delivered', timeout?: string }
 
 /** `dev/api/callbacks` (the delivery log) and `dev/api/callbacks/wait`. */
 export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevServices }): Promise<void> {
@@ -26,12 +26,12 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
     schema: {
       summary: 'The delivery log: every callback attempt (URL, masked headers, body, status, latency, error, next retry), newest first',
       tags,
-      querystring: { type: 'object', additionalProperties: false, properties: { ...deliveryQueryProperties, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { ...deliveryQueryProperties, limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'At most this many (default 100)' } } },
       response: { 200: { type: 'object', properties: { deliveries: { type: 'array', items: deliveryEntrySchema } } }, ...errorResponses(400, 401, 403) }
     }
   }, async (request) => {
-    const { limit = 100, ...query } = request.query
-    return { deliveries: await deliveries.list(query, limit) }
+    const { limit = '100', ...query } = request.query
+    return { deliveries: await deliveries.list(query, Math.max(1, Number(limit))) }
   })
 
   app.delete('/api/callbacks', {
@@ -51,14 +51,16 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
         properties: {
           ...deliveryQueryProperties,
           until: { type: 'string', enum: ['attempted', 'delivered'], default: 'attempted' },
-          timeout: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, default: 30, description: 'Seconds' }
+          timeout: { type: 'string', pattern: '^[0-9]{1,3}$', description: `Seconds to wait, 0..${MAX_WAIT_SECONDS} (default 30)` }
         }
       },
       response: { 200: deliveryEntrySchema, ...errorResponses(400, 401, 403, 408) }
     }
   }, async (request, reply) => {
-    const { commandId, externalId, state, until = 'attempted', timeout = 30 } = request.query
+    const { commandId, externalId, state, until = 'attempted' } = request.query
+    const timeout = Number(request.query.timeout ?? '30')
     if (commandId === undefined && externalId === undefined) throw new HERMOD_INVALID_REQUEST('give commandId or externalId')
+    if (timeout > MAX_WAIT_SECONDS) throw new HERMOD_INVALID_REQUEST(`timeout must be between 0 and ${MAX_WAIT_SECONDS} seconds`)
     const query: DeliveryQuery = {
       ...(commandId === undefined ? {} : { commandId }),
       ...(externalId === undefined ? {} : { externalId }),

@@ -18,7 +18,7 @@ interface ListQuerystring {
   client?: string
   externalId?: string
   age?: string
-  limit?: number
+  limit?: string
 }
 
 const listQuerystring = {
@@ -32,7 +32,7 @@ const listQuerystring = {
     client: { type: 'string', maxLength: 256 },
     externalId: { type: 'string', maxLength: 1024, description: 'A glob: `*` matches any run of characters' },
     age: { type: 'string', maxLength: 40, description: '`<5m` younger than, `>1h` older than' },
-    limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 }
+    limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'At most this many (default 100)' }
   }
 } as const
 
@@ -80,7 +80,7 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
     const now = clock.now()
     const group = filter.groups?.length === 1 ? filter.groups[0] : undefined
     const commands = await store.peekCommands({
-      limit: query.limit ?? 100,
+      limit: Math.max(1, Number(query.limit ?? '100')),
       match: (c) => matchesCommand(filter, c, now),
       ...(group === undefined ? {} : { group })
     }, now)
