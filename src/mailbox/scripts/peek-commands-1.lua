@@ -1,5 +1,6 @@
+#!lua flags=no-writes
 --[[ peek-commands-1: the dev listing reads commands of one group without touching them (no timeout is
-  written, nothing else changes). Read-only.
+  written, nothing else changes). Read-only: `no-writes` makes Redis refuse any write.
 
 KEYS[1] group base
 ARGV[1] now (ms)   ARGV[2..] command ids
