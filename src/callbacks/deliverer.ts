@@ -3,9 +3,10 @@ import type { Logger } from 'pino'
 import type { ClientRegistry } from '../auth/clients.js'
 import type { CallbackConfig, ClientConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
+import type { DeliveryObserver } from './delivery-observer.js'
 import { CallbackHttpClient } from './http-client.js'
 import type { AttemptOutcome } from './policy.js'
-import { buildCallbackRequest, CallbackConfigError, loggableCallbackUrl } from './request.js'
+import { buildCallbackRequest, CallbackConfigError, loggableCallbackUrl, type CallbackRequest } from './request.js'
 import { loadTrustStore } from './trust-store.js'
 
 /** An attempt's result; `skipped` means no callback is owed any more (unknown client, no callback URL). */
@@ -19,6 +20,8 @@ export interface CallbackDelivererOptions {
   /** CAs trusted besides the system roots and config.trustStore (PEM), e.g. the broker's own dev certificate. */
   extraCa?: string[]
   now?: () => number
+  /** Told of every attempt made (the dev delivery log). */
+  observer?: DeliveryObserver
 }
 
 /** Skip reasons already logged, so a client without callbacks does not log once per command. */
@@ -63,12 +66,14 @@ export class CallbackDeliverer {
   private readonly now: () => number
   private readonly http: CallbackHttpClient
   private readonly loggedSkips = new Set<string>()
+  private readonly observer: DeliveryObserver | undefined
 
   constructor (options: CallbackDelivererOptions) {
     const { config } = options
     this.clients = options.clients
     this.logger = options.logger
     this.now = options.now ?? Date.now
+    this.observer = options.observer
     const extraCa = [...(options.extraCa ?? [])]
     if (config.trustStore !== undefined) {
       const loaded = loadTrustStore(config.trustStore, config.trustStorePassword)
@@ -99,21 +104,24 @@ export class CallbackDeliverer {
     const debug = this.logger.isLevelEnabled('debug')
     let url = '(invalid)'
     let outcome: AttemptOutcome
+    let request: CallbackRequest | undefined
     const started = this.now()
     try {
       url = loggableCallbackUrl(client, event.type)
       if (debug) this.logger.debug({ ...idsOf(event, attemptNumber), url }, 'callback attempt')
-      outcome = await this.http.send(buildCallbackRequest(event, client, started))
+      request = buildCallbackRequest(event, client, started)
+      outcome = await this.http.send(request)
     } catch (err) {
       const reason = err instanceof CallbackConfigError ? err.message : 'callback request could not be built'
       outcome = { kind: 'give-up', reason }
     }
+    // Only failures carry text from outside (error messages): scrub the client's secrets out of it.
+    if (outcome.kind !== 'delivered') outcome = { ...outcome, reason: scrub(outcome.reason, secretsOf(client)) }
+    this.observer?.attempted({ event, attempt: attemptNumber, url, ...(request === undefined ? {} : { request }), startedAt: started, durationMs: this.now() - started, outcome })
     if (outcome.kind === 'delivered') {
       if (debug) this.logger.debug({ ...idsOf(event, attemptNumber), url, status: outcome.status, durationMs: this.now() - started }, 'callback delivered')
       return outcome
     }
-    // Only failures carry text from outside (error messages): scrub the client's secrets out of it.
-    outcome = { ...outcome, reason: scrub(outcome.reason, secretsOf(client)) }
     const retryAfterMs = outcome.kind === 'retry' ? outcome.retryAfterMs : undefined
     this.logger.warn({ ...idsOf(event, attemptNumber), url, status: outcome.status, reason: outcome.reason, retryable: outcome.kind === 'retry', retryAfterMs, durationMs: this.now() - started },
       'callback attempt failed')

@@ -70,7 +70,8 @@ function buildClient (client: Settings): ClientConfig {
     callbackBasicAuth: optionalText(client['callback-basic-auth']),
     callbackMode: client['callback-mode'],
     callbackSecret: optionalText(client['callback-secret']),
-    contentProviderUrl: optionalText(client['content-provider-url'])
+    contentProviderUrl: optionalText(client['content-provider-url']),
+    contentProviderBasicAuth: optionalText(client['content-provider-basic-auth'])
   })
 }
 
@@ -108,6 +109,12 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
     generateClientOpen: broker['generate-client-open'],
     admin: admin?.username === undefined ? undefined : { username: admin.username, password: admin.password },
     devSink: broker['dev-sink'],
+    dev: withoutUndefined({
+      enabled: broker.dev.enabled,
+      credentials: broker.dev.username === undefined ? undefined : { username: broker.dev.username, password: broker.dev.password },
+      deliveryLogSize: broker.dev['delivery-log-size']
+    }),
+    contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },
     overload: {
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],

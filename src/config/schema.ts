@@ -38,7 +38,8 @@ const clientSchema: SchemaNode = {
     'callback-basic-auth': text,
     'callback-mode': { type: 'string', enum: ['append', 'exact'], default: 'append' },
     'callback-secret': text,
-    'content-provider-url': text
+    'content-provider-url': text,
+    'content-provider-basic-auth': text
   }
 }
 
@@ -104,6 +105,25 @@ const brokerSchema: SchemaNode = {
       properties: { username: nonEmptyText, password: nonEmptyText }
     },
     'dev-sink': flag(false),
+    // The dev surface under {context-path}/dev/ (src/dev/): off unless enabled; loopback-only unless credentials open it.
+    dev: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      dependencies: { username: ['password'], password: ['username'] },
+      properties: {
+        enabled: flag(false),
+        username: nonEmptyText,
+        password: nonEmptyText,
+        'delivery-log-size': integer(1000, 1, 100000)
+      }
+    },
+    'content-provider': {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { 'timeout-ms': integer(5000, 100, 600000) }
+    },
     overload: {
       type: 'object',
       additionalProperties: false,

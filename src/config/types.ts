@@ -15,8 +15,10 @@ export interface ClientConfig {
   callbackMode: 'append' | 'exact'
   /** Standard Webhooks secret (`whsec_` + base64 of 24..64 bytes); absent: no signature header. */
   callbackSecret?: string
-  /** Accepted for Hermod compatibility; unused by the broker. */
+  /** Hermod 3.1.1+ content provider: `POST {contentProviderUrl}/getcontent` resolves `application/hermod+content-id` items. */
   contentProviderUrl?: string
+  /** `user:password` for HTTP Basic on content provider requests. Never logged. */
+  contentProviderBasicAuth?: string
 }
 
 /** TLS of the listening server (Spring's `server.ssl.*`). */
@@ -99,6 +101,10 @@ export interface BrokerSettings {
   admin?: { username: string, password: string }
   /** Keep the callbacks the broker sends to itself (the dev sink at {context-path}/dev/callbacks). */
   devSink: boolean
+  /** The dev surface under {context-path}/dev/ (src/dev/). */
+  dev: DevSettings
+  /** Requests to the clients' content providers. */
+  contentProvider: { timeoutMs: number }
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
   overload: {
     maxEventLoopDelayMs: number
@@ -110,6 +116,16 @@ export interface BrokerSettings {
   log: { level: string, pretty: 'auto' | boolean }
   /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string
+}
+
+/** `broker.dev`: the dev API, the dev callback sink, the dev content provider. */
+export interface DevSettings {
+  /** Off by default: nothing under {context-path}/dev/ exists. */
+  enabled: boolean
+  /** Basic-auth credentials that open the dev surface beyond loopback callers. */
+  credentials?: { username: string, password: string }
+  /** Callback attempts the delivery log keeps (the oldest are dropped). */
+  deliveryLogSize: number
 }
 
 export interface BrokerConfig {

@@ -60,6 +60,10 @@ export class RedisKeys {
   boxIndex (bid: string): string { return `${this.prefix}:b:${bid}` }
   /** Pub/sub channel carrying the box id of every message that lands in a box. */
   wakeChannel (): string { return `${this.prefix}:wake` }
+  /** Dev surface only (broker.dev.enabled): the capped list of callback attempts, in a slot of its own. */
+  devDeliveryLog (): string { return `${this.prefix}:{dev}:deliveries` }
+  /** Dev surface only: pub/sub channel announcing each delivery log entry. */
+  devDeliveryChannel (): string { return `${this.prefix}:dev:deliveries` }
 }
 
 /** `<commandId>:<group>` for an `@tmp` box, `:<name length>:<name><group>` for a named one. */

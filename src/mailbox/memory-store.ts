@@ -2,7 +2,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { DeadlineHeap } from './deadline-heap.js'
 import { StoreSignals } from './store-signals.js'
-import { IdempotencyConflictError, type DeviceAnswer, type MailboxStore } from './store.js'
+import { IdempotencyConflictError, type DeviceAnswer, type MailboxStore, type PeekedCommand, type PeekOptions } from './store.js'
 import {
   callbackEventId,
   type AcceptRequest, type AcceptResult, type AnswerResult, type BoxMessage, type CallbackEvent,
@@ -210,6 +210,25 @@ export class MemoryMailboxStore implements MailboxStore {
 
   onOutbox (listener: () => void): () => void {
     return this.signals.onOutbox(listener)
+  }
+
+  async peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]> {
+    const found: PeekedCommand[] = []
+    const all = [...this.commands.values()]
+    for (let i = all.length - 1; i >= 0 && found.length < options.limit; i--) {
+      const command = all[i]!
+      if (command.expiresAt <= now || (options.group !== undefined && command.group !== options.group)) continue
+      const peeked: PeekedCommand = { ...view(command), payload: command.payload }
+      if (peeked.state === 'IN_PROGRESS' && peeked.timeoutAt <= now) peeked.state = 'TIMEOUT'
+      if (options.match === undefined || options.match(peeked)) found.push(peeked)
+    }
+    return found
+  }
+
+  /** Forgets everything (the dev API's reset); listeners stay subscribed. */
+  reset (): void {
+    for (const map of [this.commands, this.boxes, this.namedBoxes, this.idempotency, this.outbox]) map.clear()
+    for (const heap of [this.deadlines, this.expiries]) while (heap.pop() !== undefined);
   }
 
   async ping (): Promise<void> {}

@@ -11,9 +11,10 @@ import {
 import {
   decodeAnswer, decodeCancel, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
 } from './redis-replies.js'
+import { RedisCommandPeeker } from './redis-peek.js'
 import { MailboxScripts } from './redis-scripts.js'
 import { StoreSignals } from './store-signals.js'
-import type { DeviceAnswer, MailboxStore } from './store.js'
+import type { DeviceAnswer, MailboxStore, PeekedCommand, PeekOptions } from './store.js'
 import type {
   AcceptRequest, AcceptResult, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, ReadResult
 } from './types.js'
@@ -63,6 +64,7 @@ export class RedisMailboxStore implements MailboxStore {
   private currentWarnings: string[] = []
   private policyCheck: Promise<void> | undefined
   private lastErrorAt = 0
+  private peeker: RedisCommandPeeker | undefined
 
   /**
    * Connects (in the background: use `connect()` to wait for Redis) and defines the scripts.
@@ -227,6 +229,13 @@ export class RedisMailboxStore implements MailboxStore {
 
   onOutbox (listener: () => void): () => void {
     return this.signals.onOutbox(listener)
+  }
+
+  /** The dev listing (redis-peek.ts): read-only, built on first use. */
+  async peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]> {
+    this.peeker ??= new RedisCommandPeeker(this.redis, this.keys)
+    const peeker = this.peeker
+    return await this.guard(() => peeker.peek(options, now))
   }
 
   async ping (): Promise<void> {

@@ -11,6 +11,21 @@ export interface DeviceAnswer {
   response: string
 }
 
+/** A command as the dev listing sees it: its state as a read would report it now, and its payload. */
+export interface PeekedCommand extends CommandRecord {
+  /** JSON text of the command without commandHeader. */
+  payload: string
+}
+
+/** What the dev listing asks a store for. */
+export interface PeekOptions {
+  /** Only this group's commands. */
+  group?: string
+  /** At most this many commands that `match`, newest first. */
+  limit: number
+  match?: (command: PeekedCommand) => boolean
+}
+
 /**
  * What every store driver (memory, redis) provides. `now` is ms since the epoch, passed in from
  * an injectable clock. All methods reject with StoreUnavailableError when the backend cannot be
@@ -42,6 +57,11 @@ export interface MailboxStore {
   onBoxActivity (listener: (bid: string) => void): () => void
   /** Calls `listener()` when outbox events were appended (locally; other instances' relays poll). */
   onOutbox (listener: () => void): () => void
+  /**
+   * The dev listing: live commands (within their lifespan), newest first, that pass `match`. A peek:
+   * it never changes state (a command past its timeout is reported TIMEOUT, but not timed out).
+   */
+  peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]>
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping (): Promise<void>
   close (): Promise<void>

@@ -12,12 +12,12 @@ import { redactUrl } from './redact.js'
 import { LazyRequestLogger } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { commandRoutes } from './routes/command-routes.js'
-import { devSinkRoutes } from './routes/dev-sink-routes.js'
 import { deviceRoutes } from './routes/device-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
 import { VERSION } from '../version.js'
+import { devRoutes } from '../dev/routes.js'
 
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */
@@ -109,7 +109,8 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
         { name: 'server system', description: 'Hermod\'s API for PRIME, HAG and other integrators' },
         { name: 'device', description: 'The mobile / desktop app side' },
         { name: 'operator', description: 'Client generation and dead letters' },
-        { name: 'operations', description: 'Health' }
+        { name: 'operations', description: 'Health' },
+        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink' }
       ]
     },
     refResolver: { buildLocalReference: (json) => String(json.$id) }
@@ -122,6 +123,6 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(utilRoutes, { prefix })
   await app.register(healthRoutes, { prefix: contextPath })
   await app.register(adminRoutes, { prefix: contextPath })
-  if (config.broker.devSink) await app.register(devSinkRoutes, { prefix: contextPath })
+  if (broker.dev !== undefined) await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
   return app
 }

@@ -14,6 +14,7 @@ import type { MailboxStore } from '../mailbox/store.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { Sweeper } from '../mailbox/sweeper.js'
 import { buildApp, type BuildAppOptions } from './app.js'
+import { createDevServices, devClockFor } from '../dev/services.js'
 import type { BrokerContext } from './context.js'
 import { BrokerMetrics } from './metrics.js'
 
@@ -44,18 +45,20 @@ export interface Broker {
 /** Builds a broker on `config`. Nothing listens and no loop runs until `start()` / `app.listen()`. */
 export async function createBroker (config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger
-  const clock = options.clock ?? systemClock
+  const role = options.role ?? 'all'
+  const dev = await createDevServices(config, role, logger)
+  const clock = options.clock ?? (dev === undefined ? undefined : devClockFor(config)) ?? systemClock
   const clients = new ClientRegistry(config.allowedClients)
   const store = await createStore(config, logger)
   const deliverer = new CallbackDeliverer({
     clients,
     config: config.broker.callbacks,
     logger: (logger ?? pino({ level: 'silent' })).child({ component: 'callbacks' }),
-    ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa })
+    ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa }),
+    ...(dev === undefined ? {} : { observer: dev.recorder })
   })
   let metrics: BrokerMetrics | undefined
   const hooks = options.queueHooks
-  const role = options.role ?? 'all'
   const queueOptions = {
     deliverer,
     config: config.broker.callbacks,
@@ -63,6 +66,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     onAttempt: (event: CallbackEvent, report: AttemptReport) => {
       metrics?.callbackAttempts.inc({ outcome: report.result.kind })
       hooks?.onAttempt?.(event, report)
+      dev?.recorder.scheduled(event, report)
     },
     ...(hooks?.onSettled === undefined ? {} : { onSettled: hooks.onSettled })
   }
@@ -72,7 +76,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
-  const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false }
+  const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
   const app = await buildApp(context, { ...(logger === undefined ? {} : { logger }), ...(options.server === undefined ? {} : { server: options.server }) })
   const sweeper = new Sweeper(store, clock, config.broker.sweepIntervalMs, logger?.child({ component: 'sweeper' }))
   const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }), (events) => {
@@ -102,6 +106,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
       await relay.drain()
       await queue.close()
       await deliverer.close()
+      await dev?.close()
       await store.close()
     }
   }

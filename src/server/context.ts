@@ -5,6 +5,7 @@ import type { BrokerConfig, ClientConfig } from '../config/types.js'
 import type { BoxWaiters } from '../mailbox/box-waiters.js'
 import type { Clock } from '../mailbox/clock.js'
 import type { MailboxStore } from '../mailbox/store.js'
+import type { DevServices } from '../dev/services.js'
 import type { BrokerMetrics } from './metrics.js'
 
 export interface BrokerContext {
@@ -15,6 +16,8 @@ export interface BrokerContext {
   clock: Clock
   waiters: BoxWaiters
   metrics: BrokerMetrics
+  /** The dev surface's state; present only with broker.dev.enabled (and not on `--role api`). */
+  dev?: DevServices
   /** Set while the process shuts down: long polls answer at once, readiness says DOWN. */
   draining: boolean
 }

@@ -142,6 +142,8 @@ broker:
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
+    dev: { enabled: false, deliveryLogSize: 1000 },
+    contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     log: { level: 'warn', pretty: false },
     trustProxy: '10.0.0.0/8'

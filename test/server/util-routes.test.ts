@@ -80,18 +80,6 @@ t.test('the OpenAPI document describes every route and Swagger UI serves it', as
   t.match(ui.body, /swagger/i)
 })
 
-t.test('the dev sink keeps the callbacks the broker sends to itself, for loopback callers', async (t) => {
-  const { broker } = await buildTestBroker(t, testConfig({ broker: { devSink: true } }))
-  const post = await broker.app.inject({ method: 'POST', url: '/hermod/dev/callback/sign', headers: { 'webhook-id': 'cmd_1_completed_x' }, payload: { commandId: '1', state: 'COMPLETED' } })
-  t.equal(post.statusCode, 200)
-  const list = await broker.app.inject({ url: '/hermod/dev/callbacks' })
-  t.match(list.json().callbacks, [{ path: '/hermod/dev/callback/sign', webhookId: 'cmd_1_completed_x', body: { commandId: '1' } }])
-  const remote = await broker.app.inject({ url: '/hermod/dev/callbacks', remoteAddress: '192.0.2.10' })
-  t.equal(remote.statusCode, 403)
-  const { broker: off } = await buildTestBroker(t)
-  t.equal((await off.app.inject({ url: '/hermod/dev/callbacks' })).statusCode, 404, 'off unless configured')
-})
-
 t.test('Prometheus metrics count commands and hold no secret', async (t) => {
   const { broker, post } = await buildTestBroker(t)
   await post('sign', {})

@@ -1,0 +1,18 @@
+// The dev surface under {context-path}/dev/: the guard, then every dev route plugin.
+import type { FastifyInstance } from 'fastify'
+import { clockRoutes } from './clock-routes.js'
+import { deliveryRoutes } from './delivery-routes.js'
+import { registerDevGuard } from './guard.js'
+import { listingRoutes } from './listing-routes.js'
+import type { DevServices } from './services.js'
+import { devSinkRoutes } from './sink-routes.js'
+
+/** Registered with prefix `{context-path}/dev` when the broker built DevServices (broker.dev.enabled, not `--role api`). */
+export async function devRoutes (app: FastifyInstance, options: { dev: DevServices }): Promise<void> {
+  const { dev } = options
+  await registerDevGuard(app, dev.settings)
+  if (app.broker.config.broker.devSink) await app.register(devSinkRoutes, { sink: dev.sink })
+  await app.register(deliveryRoutes, { dev })
+  await app.register(listingRoutes)
+  await app.register(clockRoutes, { dev })
+}

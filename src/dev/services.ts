@@ -1,0 +1,53 @@
+// The dev surface's state, built by the composition root before the app: delivery log, recorder, sink, clock.
+import type { Logger } from 'pino'
+import type { BrokerConfig, DevSettings } from '../config/types.js'
+import { MemoryDeliveryLog, type DeliveryLog } from './delivery-log.js'
+import { DeliveryRecorder } from './delivery-recorder.js'
+import { OffsetClock, type AdvanceableClock } from './dev-clock.js'
+import { DevSink } from './sink-routes.js'
+
+/** What the dev routes read besides the broker context. */
+export interface DevServices {
+  settings: DevSettings
+  deliveries: DeliveryLog
+  /** The deliverer's observer; `scheduled` is fed from the callback queue's onAttempt hook. */
+  recorder: DeliveryRecorder
+  sink: DevSink
+  close (): Promise<void>
+}
+
+/**
+ * The dev services, or undefined when `broker.dev.enabled` is off or the instance runs `--role api`
+ * (an api-only instance serves no dev surface). On the Redis store the delivery log lives in Redis.
+ */
+export async function createDevServices (config: BrokerConfig, role: 'all' | 'api' | 'worker', logger?: Logger): Promise<DevServices | undefined> {
+  const settings = config.broker.dev
+  if (!settings.enabled || role === 'api') return undefined
+  const devLogger = logger?.child({ component: 'dev' })
+  let deliveries: DeliveryLog
+  if (config.broker.store === 'redis') {
+    const { RedisDeliveryLog } = await import('./redis-delivery-log.js')
+    const log = new RedisDeliveryLog(config.broker.redis, settings.deliveryLogSize, devLogger)
+    await log.ready()
+    deliveries = log
+  } else {
+    deliveries = new MemoryDeliveryLog(settings.deliveryLogSize)
+  }
+  const recorder = new DeliveryRecorder(deliveries, devLogger)
+  devLogger?.warn(`the dev surface is ON under ${config.server.contextPath}/dev/ (${settings.credentials === undefined ? 'loopback callers only' : 'loopback, or Basic credentials'}): not for production`)
+  return {
+    settings,
+    deliveries,
+    recorder,
+    sink: new DevSink(),
+    async close () {
+      await recorder.flush()
+      await deliveries.close()
+    }
+  }
+}
+
+/** The clock of a broker with the dev surface on the embedded store: advanceable by the dev API. */
+export function devClockFor (config: BrokerConfig): AdvanceableClock | undefined {
+  return config.broker.dev.enabled && config.broker.store === 'memory' ? new OffsetClock() : undefined
+}
