@@ -46,14 +46,14 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const logger = options.logger
   const clock = options.clock ?? systemClock
   const clients = new ClientRegistry(config.allowedClients)
-  const store = await createStore(config, logger)
+  let metrics: BrokerMetrics | undefined
+  const store = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
   const deliverer = new CallbackDeliverer({
     clients,
     config: config.broker.callbacks,
     logger: (logger ?? pino({ level: 'silent' })).child({ component: 'callbacks' }),
     ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa })
   })
-  let metrics: BrokerMetrics | undefined
   const hooks = options.queueHooks
   const role = options.role ?? 'all'
   const queueOptions = {
@@ -107,13 +107,14 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   }
 }
 
-async function createStore (config: BrokerConfig, logger?: Logger): Promise<MailboxStore> {
+async function createStore (config: BrokerConfig, logger: Logger | undefined, onDeadlinesWithoutRecord: (count: number) => void): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
   // Loaded only when used, so the embedded default never touches ioredis.
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
   return await RedisMailboxStore.connect({
     config: config.broker.redis,
     purgeGraceMs: config.broker.purgeGraceMs,
+    onDeadlinesWithoutRecord,
     ...(logger === undefined ? {} : { logger })
   })
 }

@@ -3,7 +3,8 @@
   wake-ups), or replays the command an Idempotency-Key already names. No flags: refused as a whole
   under OOM (noeviction), so it never writes half a command.
 
-KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. name)
+KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. name, their pending
+                     indexes base .. 'q:' .. name)
 KEYS[2] command      base .. 'c:' .. ARGV[1]
 KEYS[3] deadlines    base .. 'due'
 KEYS[4] idempotency  base .. 'i:<len>:<client>:<key>' (untouched when ARGV[10] is '0')
@@ -49,12 +50,13 @@ local function pruneNamedBox (key, now)
   redis.call('HSET', key, 'z', math.max(PRUNE_FLOOR, live * 2))
 end
 
--- Puts message mid (destination idx of command id) in the named box; returns the box's bid and token.
-local function addToNamedBox (key, bid, token, mid, id, idx, now, expiresAt, slackMs)
+-- Puts message mid (destination idx of command id) in the named box and its pending index (what a
+-- listing reads: `<id>:<idx>:<createdAt>:<timeoutAt>:<expiresAt>:<type>`); returns the box's bid and token.
+local function addToNamedBox (key, pendingKey, bid, token, mid, id, idx, now, expiresAt, slackMs, listed)
   local box = redis.call('HMGET', key, 'i', 't', 'e')
   local boxExpires = tonumber(box[3])
   if not box[1] or boxExpires <= now then
-    redis.call('DEL', key)
+    redis.call('DEL', key, pendingKey)
     redis.call('HSET', key, 'i', bid, 't', token, 'e', expiresAt)
     boxExpires = expiresAt
   else
@@ -65,8 +67,10 @@ local function addToNamedBox (key, bid, token, mid, id, idx, now, expiresAt, sla
     end
   end
   redis.call('HSET', key, mid, id .. ':' .. idx .. ':' .. expiresAt)
+  redis.call('HSET', pendingKey, mid, id .. ':' .. idx .. ':' .. listed)
   pruneNamedBox(key, now)
   redis.call('PEXPIRE', key, boxExpires - now + slackMs)
+  redis.call('PEXPIRE', pendingKey, boxExpires - now + slackMs)
   return bid, token
 end
 
@@ -81,10 +85,10 @@ if ARGV[10] == '1' then
   local seen = redis.call('GET', idempotencyKey)
   if seen then
     local earlierId, marker = string.match(seen, '^([^\n]*)\n(.*)$')
-    local m, payload = loadCommand(base .. 'c:' .. earlierId)
+    local m = loadMeta(base .. 'c:' .. earlierId)
     if m and expiresAtOf(m) > now then
       if marker ~= ARGV[11] then return {-4} end
-      local emitted = timeOutIfDue(base, group, earlierId, m, payload, now, slackMs)
+      local emitted = timeOutIfDue(base, group, earlierId, m, now, slackMs)
       return {2, emitted, earlierId, metaJson(m)}
     end
   end
@@ -103,18 +107,19 @@ for i = 0, count - 1 do -- first pass, no writes yet
 end
 
 local destinations = {}
+local listed = now .. ':' .. (now + timeoutSeconds * 1000) .. ':' .. expiresAt .. ':' .. ARGV[3]
 for i = 0, count - 1 do
   local at = 16 + i * 5
   local to, bid, mid, token = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   if to ~= '@tmp' then
-    bid, token = addToNamedBox(base .. 'n:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs)
+    bid, token = addToNamedBox(base .. 'n:' .. to, base .. 'q:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs, listed)
   end
   destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}
 end
 
 local m = { s = 'IN_PROGRESS', y = ARGV[3], k = ARGV[4], o = timeoutSeconds, l = lifespanSeconds, c = now, d = destinations }
 if ARGV[6] == '1' then m.x = ARGV[5] end
-redis.call('SET', commandKey, cmsgpack.pack(m, ARGV[9]), 'PX', lifespanMs + graceMs)
+redis.call('SET', commandKey, packRecord(m, ARGV[9]), 'PX', lifespanMs + graceMs)
 redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
 if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
 -- Only named boxes can have a device waiting: a '@tmp' box id is new, nobody can be polling it yet.
