@@ -8,7 +8,7 @@ import { ThrottledLog } from '../redis/error-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
-  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions
+  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
 } from './redis-connection.js'
 import {
   decodeAnswer, decodeCancel, decodeClaim, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
@@ -295,15 +295,7 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   private async checkEvictionPolicy (): Promise<void> {
-    let warning: string | undefined
-    try {
-      const reply = await this.redis.config('GET', 'maxmemory-policy') as string[]
-      const policy = reply[1]
-      if (policy === undefined) warning = 'could not read maxmemory-policy; make sure it is noeviction'
-      else if (policy !== 'noeviction') warning = `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
-    } catch (err) {
-      warning = `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
-    }
+    const warning = await evictionPolicyWarning(this.redis)
     this.currentWarnings = warning === undefined ? [] : [warning]
     if (warning !== undefined) this.logger?.warn(warning)
   }
