@@ -1,10 +1,13 @@
-// The Redis store's footprint and layout: memory per command, hash tags, TTLs, round trips, start-up checks.
+// The Redis store's footprint and layout: memory per command, hash tags, TTLs, round trips, start-up checks, what each script reads and writes.
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import t from 'tap'
 import { MIN_PURGE_GRACE_MS } from '../../src/config/schema.js'
 import { scriptsDirectory } from '../../src/mailbox/redis-scripts.js'
+import { ManualClock } from '../../src/mailbox/clock.js'
 import { RedisMailboxStore } from '../../src/mailbox/redis-store.js'
+import { createBroker } from '../../src/server/broker.js'
+import { testConfig } from '../helpers/config.js'
 import { PAYLOAD, T0, adminClient, freshPrefix, keysOf, request, storeFor } from '../helpers/redis-store-fixtures.js'
 import { startRedis } from '../helpers/redis-server.js'
 
@@ -240,6 +243,20 @@ t.test('a deadline whose record is gone is counted and logged (throttled), never
   t.equal(counted, 4, 'counted every time')
   t.equal(lines.filter((l) => /without their command record/.test(String(l.msg))).length, 1, 'logged at most once a minute')
   t.same((await store.readOutbox(10)).map((e) => e.commandId), [kept.commandId])
+})
+
+t.test('the broker counts deadlines without their record in hermod_deadlines_without_record_total', async (t) => {
+  const prefix = freshPrefix()
+  const clock = new ManualClock(T0)
+  const broker = await createBroker(testConfig({ broker: { store: 'redis', redis: { url: server.url, prefix, options: {} } } }), { clock })
+  t.teardown(() => broker.close())
+  const store = broker.context.store as RedisMailboxStore
+  const { command } = await store.accept(request({ timeoutSeconds: 5 }), T0)
+  await admin.del(store.keys.command('acme', command.commandId))
+  clock.advance(5_000)
+  t.equal(await broker.sweeper.sweepOnce(), 0)
+  const scrape = await broker.app.inject({ method: 'GET', url: '/hermod/actuator/prometheus' })
+  t.match(scrape.body, /^hermod_deadlines_without_record_total 1$/m)
 })
 
 t.test('a purge grace below the minimum is refused before any connection is made', async (t) => {
