@@ -96,6 +96,7 @@ t.test('record TTLs: lifespan + grace while pending, lifespan left + slack once 
   t.equal(long.bid, short.bid)
   near(await admin.pttl(store.keys.boxIndex(short.bid)), 100_000 + 5_000, 'named box index, extended with the box')
   near(await admin.pttl(store.keys.namedBox('acme', 'nina')), 100_000 + 5_000, 'named box')
+  near(await admin.pttl(store.keys.namedBoxPending('acme', 'nina')), 100_000 + 5_000, 'its pending index')
   const late = (await store.accept(request({ group: 'late', timeoutSeconds: 30, lifespanSeconds: 30 }), T0)).command
   t.equal(await store.claimDue(T0 + 31_000, 10), 3, 'this one and the two above')
   t.ok(await admin.pttl(store.keys.command('late', late.commandId)) <= 5_000, 'timed out after its lifespan: only the slack is left')
@@ -157,6 +158,7 @@ t.test('named box entries of commands past their lifespan are pruned as the box 
   for (let i = 0; i < 40; i++) later.push((await store.accept(request({ to: ['olga'], timeoutSeconds: 600, lifespanSeconds: 600 }), T0 + 2_000)).command)
   const fields = await admin.hlen(store.keys.namedBox('acme', 'olga'))
   t.ok(fields < 60, `${fields} fields left of 84 written`)
+  t.equal(await admin.hlen(store.keys.namedBoxPending('acme', 'olga')), 41, 'its pending index keeps the live messages only (the 40 expired ones were never swept)')
   const d = later[0]!.destinations[0]!
   t.equal((await store.listBox(d.bid, d.token, T0 + 2_001))?.length, 41, 'every live message is still listed')
 })

@@ -32,8 +32,9 @@ Returns
 
 local PRUNE_FLOOR = 32
 
--- Drops the entries of commands past their lifespan once the box has grown past its prune mark.
-local function pruneNamedBox (key, now)
+-- Drops the entries of commands past their lifespan once the box has grown past its prune mark (from its
+-- pending index too: a command left unswept past lifespan + grace lost its record, not its entry).
+local function pruneNamedBox (key, pendingKey, now)
   local mark = tonumber(redis.call('HGET', key, 'z')) or PRUNE_FLOOR
   if redis.call('HLEN', key) < mark + 4 then return end
   local all = redis.call('HGETALL', key)
@@ -42,6 +43,7 @@ local function pruneNamedBox (key, now)
     if #all[j] > 1 then
       if tonumber(string.match(all[j + 1], ':(%d+)$')) <= now then
         redis.call('HDEL', key, all[j])
+        redis.call('HDEL', pendingKey, all[j])
       else
         live = live + 1
       end
@@ -68,7 +70,7 @@ local function addToNamedBox (key, pendingKey, bid, token, mid, id, idx, now, ex
   end
   redis.call('HSET', key, mid, id .. ':' .. idx .. ':' .. expiresAt)
   redis.call('HSET', pendingKey, mid, id .. ':' .. idx .. ':' .. listed)
-  pruneNamedBox(key, now)
+  pruneNamedBox(key, pendingKey, now)
   redis.call('PEXPIRE', key, boxExpires - now + slackMs)
   redis.call('PEXPIRE', pendingKey, boxExpires - now + slackMs)
   return bid, token
