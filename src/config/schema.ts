@@ -21,7 +21,8 @@ export interface SchemaNode {
 /**
  * The least `broker.purge-grace-ms`: how long an IN_PROGRESS record outlives its lifespan in Redis, so a
  * sweep that comes late still finds it and writes its TIMEOUT. Five minutes: five times the longest
- * sweep interval (60 s), and room for a rolling restart or a Redis failover without any sweeper.
+ * sweep interval (60 s), and room for a rolling restart or a Redis failover without any sweeper. (The
+ * relay's lag does not count: outbox events have no TTL.)
  */
 export const MIN_PURGE_GRACE_MS = 300_000
 

@@ -15,7 +15,7 @@ ARGV[7]  timeout (s)                     ARGV[8]  lifespan (s)
 ARGV[9]  payload (JSON text, stored untouched)
 ARGV[10] '1' when an Idempotency-Key is given, else '0'
 ARGV[11] fingerprint marker: '-' none, '=' .. fingerprint
-ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so its TIMEOUT is always written
+ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so a late sweep still writes its TIMEOUT
 ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[15] group
 ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
            '@tmp': fresh bid and token. A name: the candidate bid/token used when no live box has the
