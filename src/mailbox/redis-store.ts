@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
 import { closeConnection } from '../redis/connection.js'
-import { ThrottledLog } from '../redis/error-log.js'
+import { ThrottledLog } from '../redis/throttled-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
