@@ -16,6 +16,7 @@ import { startCeiling } from './ceiling-process.js'
 import { measureExpiry } from './expiry.js'
 import { machineInfo, waitForQuiet } from './machine.js'
 import { measurePending } from './pending.js'
+import { measureBusyBoxListing, measureTimeoutBurst } from './script-time.js'
 import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
 import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
 
@@ -232,6 +233,9 @@ async function main (): Promise<void> {
       }))
     const expiryMemory = await expiry('expiryMemory', 'memory')
     const expiryRedis = redis === undefined ? redisError! : await expiry('expiryRedis', 'redis', redis)
+    // Issue 8's sizes: 4,000 decided 4 KB messages in one named box; 40 commands of 1 MiB due at once (--quick: a quarter).
+    const listBusyBoxRedis = redis === undefined ? redisError! : await guarded('listBusyBoxRedis', s, async () => await measureBusyBoxListing(redis, { decided: s.quick ? 1_000 : 4_000, pending: 3, payloadBytes: 4096 }))
+    const timeoutBurstRedis = redis === undefined ? redisError! : await guarded('timeoutBurstRedis', s, async () => await measureTimeoutBurst(redis, { commands: s.quick ? 10 : 40, payloadBytes: 1 << 20 }))
 
     const rows: SuiteResult['rows'] = {
       ceiling: throughput.get('ceiling')!,
@@ -244,7 +248,9 @@ async function main (): Promise<void> {
       pendingMemory,
       pendingRedis,
       expiryMemory,
-      expiryRedis
+      expiryRedis,
+      listBusyBoxRedis,
+      timeoutBurstRedis
     }
     const ratio = ratios(rows)
     const result: SuiteResult = {

@@ -4,6 +4,7 @@ import type { RunResult } from '../src/bench/result.js'
 import type { ExpiryResult } from './expiry.js'
 import type { MachineInfo } from './machine.js'
 import type { PendingResult } from './pending.js'
+import type { ScriptTimeResult } from './script-time.js'
 
 /** A row that could not be measured (e.g. the Redis store is not in this build yet), or was left out with --only. */
 export interface UnavailableRow {
@@ -82,6 +83,10 @@ export interface SuiteResult {
     pendingRedis: Row<PendingResult & Measured>
     expiryMemory: Row<ExpiryResult & Measured>
     expiryRedis: Row<ExpiryResult & Measured>
+    /** Redis time of one listing of a named box full of decided messages. */
+    listBusyBoxRedis: Row<ScriptTimeResult & Measured>
+    /** Redis time of timing out a burst of large commands at once. */
+    timeoutBurstRedis: Row<ScriptTimeResult & Measured>
   }
   /** perSecond / ceiling perSecond for the throughput rows. */
   ratios: Record<string, number | null>

@@ -80,7 +80,9 @@ const LABELS: Record<RowName, string> = {
   pendingMemory: 'Memory per pending command, embedded store',
   pendingRedis: 'Memory per pending command, Redis store',
   expiryMemory: 'Expiry: deadline to TIMEOUT callback, embedded store',
-  expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store'
+  expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store',
+  listBusyBoxRedis: 'Redis script time: one listing of a busy named box',
+  timeoutBurstRedis: 'Redis script time: a timeout burst of large commands'
 }
 
 const TARGET_OF: Partial<Record<RowName, string>> = {
@@ -95,7 +97,7 @@ const TARGET_OF: Partial<Record<RowName, string>> = {
 }
 
 function cell (name: RowName, rows: Rows): string {
-  const row = rows[name]
+  const row = rows[name] ?? { status: 'unavailable', error: 'not in this result' }
   if (row.status !== 'ok') return `${row.status}: ${(row as UnavailableRow).error.replace(/\|/g, '/').slice(0, 160)}`
   switch (name) {
     case 'ceiling': return throughputCell(row as ThroughputRow, 'req/s')
@@ -115,6 +117,10 @@ function cell (name: RowName, rows: Rows): string {
     case 'expiryMemory': case 'expiryRedis': {
       const r = ok(rows[name])!
       return `${num(r.received)}/${num(r.commands)} deadlines over ${r.deadlineSpanS ?? '?'} s: p50 ${ms(r.delayMs.p50)}, p99 ${ms(r.delayMs.p99)} (sweep p99 ${ms(r.sweepDelayMs.p99)})${errorNote(r.errors)}${disturbed(r)}`
+    }
+    case 'listBusyBoxRedis': case 'timeoutBurstRedis': {
+      const r = ok(rows[name])!
+      return `${r.scenario}: longest script ${ms(r.longestScriptUs / 1000)}, ${num(r.scriptCalls)} script${r.scriptCalls === 1 ? '' : 's'} ${ms(r.totalScriptUs / 1000)} in all${disturbed(r)}`
     }
   }
 }

@@ -2,6 +2,7 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import { UnrecoverableError } from 'bullmq'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
+import { checkedKeyPrefix } from '../redis/key-prefix.js'
 import type { DeliveryResult } from './deliverer.js'
 
 /**
@@ -11,8 +12,7 @@ import type { DeliveryResult } from './deliverer.js'
  * BullMQ's multi-key Lua scripts need (the mailbox uses `{g:<group>}` the same way).
  */
 export function bullmqPrefix (prefix: string): string {
-  if (prefix.length === 0 || /[{}]/.test(prefix)) throw new Error(`redis key prefix must be non-empty and contain no braces: ${JSON.stringify(prefix)}`)
-  return `${prefix}:{cb}`
+  return `${checkedKeyPrefix(prefix)}:{cb}`
 }
 
 /**

@@ -18,6 +18,14 @@ export interface SchemaNode {
   description?: string
 }
 
+/**
+ * The least `broker.purge-grace-ms`: how long an IN_PROGRESS record outlives its lifespan in Redis, so a
+ * sweep that comes late still finds it and writes its TIMEOUT. Five minutes: five times the longest
+ * sweep interval (60 s), and room for a rolling restart or a Redis failover without any sweeper. (The
+ * relay's lag does not count: outbox events have no TTL.)
+ */
+export const MIN_PURGE_GRACE_MS = 300_000
+
 const integer = (defaultValue: number, minimum: number, maximum?: number): SchemaNode =>
   maximum === undefined
     ? { type: 'integer', minimum, default: defaultValue }
@@ -75,7 +83,7 @@ const brokerSchema: SchemaNode = {
       }
     },
     'sweep-interval-ms': integer(200, 10, 60000),
-    'purge-grace-ms': integer(3600000, 0),
+    'purge-grace-ms': integer(3600000, MIN_PURGE_GRACE_MS),
     'max-long-poll-seconds': integer(60, 0, 3600),
     callbacks: {
       type: 'object',

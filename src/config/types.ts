@@ -90,7 +90,10 @@ export interface BrokerSettings {
   commands: CommandLimits
   /** How often each instance looks for commands past their timeout, ms. */
   sweepIntervalMs: number
-  /** How long a terminal record outlives its lifespan in the store before purge, ms (reads say 404 already). */
+  /**
+   * Redis store: how long an IN_PROGRESS record outlives its lifespan, ms, so a late sweep still writes
+   * its TIMEOUT (at least MIN_PURGE_GRACE_MS). Terminal records are kept for their lifespan only.
+   */
   purgeGraceMs: number
   /** Longest long-poll wait a device may ask for, seconds. */
   maxLongPollSeconds: number

@@ -1,4 +1,5 @@
 // The one builder of every Redis key and channel name the Redis mailbox store uses.
+import { checkedKeyPrefix } from '../redis/key-prefix.js'
 
 /**
  * Suffixes of the keys under a group's base (`{prefix}:{g:<group>}:`). The Lua scripts receive the
@@ -6,10 +7,12 @@
  * found in the deadline set, a named box); keep both sides in step.
  */
 export const GROUP_KEY_SUFFIX = {
-  /** String: msgpack(meta, payload) of one command. */
+  /** String: 4-byte meta length, msgpack(meta), then the payload while IN_PROGRESS (scripts/includes/record.lua). */
   command: 'c:',
   /** Hash: one named box (`i` bid, `t` token, `e` expiresAt, `z` prune mark, `<mid>` -> `<id>:<idx>:<expiresAt>`). */
   namedBox: 'n:',
+  /** Hash: a named box's pending messages, `<mid>` -> `<id>:<idx>:<createdAt>:<timeoutAt>:<expiresAt>:<type>` (what a listing reads). */
+  namedBoxPending: 'q:',
   /** String: `<commandId>\n<fingerprint marker>` per client and Idempotency-Key. */
   idempotency: 'i:',
   /** Sorted set: IN_PROGRESS command ids scored by timeoutAt (ms). */
@@ -32,9 +35,7 @@ export type BoxRef =
  */
 export class RedisKeys {
   /** @param prefix the configured key prefix; must not contain `{` or `}` (they would move the hash tag). */
-  constructor (readonly prefix: string) {
-    if (prefix.length === 0 || /[{}]/.test(prefix)) throw new Error(`redis key prefix must be non-empty and contain no braces: ${JSON.stringify(prefix)}`)
-  }
+  constructor (readonly prefix: string) { checkedKeyPrefix(prefix) }
 
   /** `{prefix}:{g:<group>}:` — the base every key of the group starts with (the group URI-encoded, so no brace or colon leaks out of the tag). */
   groupBase (group: string): string { return `${this.prefix}:{g:${encodeURIComponent(group)}}:` }
@@ -42,6 +43,9 @@ export class RedisKeys {
   command (group: string, commandId: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.command + commandId }
 
   namedBox (group: string, name: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.namedBox + name }
+
+  /** The pending index of a named box: the terminal step of a command takes its messages out. */
+  namedBoxPending (group: string, name: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.namedBoxPending + name }
 
   /** Per client and key; the client id is length-prefixed so no pair of (client, key) can collide. */
   idempotency (group: string, clientId: string, key: string): string {

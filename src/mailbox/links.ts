@@ -1,4 +1,5 @@
 // The links a command hands out: the plugout URI (app link) and the message location (QR code).
+import { isUuid } from './uuid.js'
 
 let encodedFor = ''
 let encodedPrefix = ''
@@ -11,11 +12,9 @@ export function plugoutUri (publicUrl: string, bid: string, token: string): stri
     encodedPrefix = `com.nexusgroup.plugout:///?url=${encodeURIComponent(`${publicUrl}/`)}`
     encodedFor = publicUrl
   }
-  const id = UUID.test(bid) ? bid : encodeURIComponent(bid)
+  const id = isUuid(bid) ? bid : encodeURIComponent(bid)
   return `${encodedPrefix}${id}&token=${token}`
 }
-
-const UUID = /^[0-9a-f-]{36}$/
 
 /** `publicUrl/bid/mid`: what a QR code carries; knowing it is the capability to read the message. */
 export function messageLocation (publicUrl: string, bid: string, mid: string): string {

@@ -1,4 +1,4 @@
-// The Redis store's plumbing: fail-fast connection options, the command id blocks and the box id cache.
+// The Redis store's plumbing: fail-fast connection options, the eviction-policy check, the command id blocks and the box id cache.
 import type { Redis, RedisOptions } from 'ioredis'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
 import type { BoxRef } from './keys.js'
@@ -7,11 +7,8 @@ import type { BoxRef } from './keys.js'
  * Options of the API connection: nothing is queued while Redis is away (a call fails at once and the
  * route answers 503), nothing in flight is retried or re-sent on reconnect (a script must not run
  * twice behind the caller's back), every command has a time budget, and reconnection never stops.
- * No auto-pipelining: ioredis then sends one pipeline at a time and the next waits for its replies,
- * so commands live long enough to be promoted out of V8's young generation (4.1 KB per accept
- * against 1.0 KB without, 18 vs 7 µs of scavenging per accept) and every pipeline copies the defined
- * scripts. Measured at 2,000 accepts/s, 3 interleaved runs: p99 11 / 40 / 38 ms with it, 6.2 / 7.8 /
- * 6.9 ms without, for ~5 % more broker CPU (each command is its own socket write).
+ * No auto-pipelining: waiting commands outlive V8's young generation and the accept p99 triples
+ * (measured: docs/performance.md, "Measured in code comments before").
  * @param userOptions `broker.redis.options`, applied on top except for the settings fail-fast needs
  */
 export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Record<string, unknown> = {}): RedisOptions {
@@ -24,6 +21,18 @@ export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Rec
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false
+  }
+}
+
+/** A warning unless Redis's maxmemory-policy is noeviction (other policies may evict accepted commands), also when CONFIG is disabled. */
+export async function evictionPolicyWarning (redis: Redis): Promise<string | undefined> {
+  try {
+    const policy = (await redis.config('GET', 'maxmemory-policy') as string[])[1]
+    if (policy === undefined) return 'could not read maxmemory-policy; make sure it is noeviction'
+    if (policy !== 'noeviction') return `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
+    return undefined
+  } catch (err) {
+    return `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
   }
 }
 
@@ -72,7 +81,7 @@ export class CommandIds {
  * A bounded cache of box id -> BoxRef. The mapping never changes, so entries never go stale. Two
  * generations instead of a strict LRU: a full young generation becomes the old one and the old one
  * is dropped; a hit in the old generation moves up. O(1) everywhere (evicting the oldest key of a
- * single Map scans over the holes its deletes left, which cost ~6 µs per accept at 100k entries).
+ * single Map scans over the holes its deletes left: measured in docs/performance.md).
  */
 export class BoxRefCache {
   private young = new Map<string, BoxRef>()

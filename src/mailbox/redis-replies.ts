@@ -103,7 +103,7 @@ export function decodeCancel (raw: unknown, group: string, commandId: string): D
   }
 }
 
-/** list-box-2's reply: the pending messages, or null for an unknown box or a wrong token. */
+/** list-box-3's reply: the pending messages, or null for an unknown box or a wrong token. */
 export function decodeList (raw: unknown): BoxMessage[] | null {
   const reply = raw as Reply
   if (reply[0] === REPLY.NOT_FOUND) return null
@@ -152,6 +152,22 @@ export function decodeAnswer (raw: unknown): Decoded<AnswerResult> {
     case REPLY.OK: return { result: { kind: 'ok', state: reply[2] as 'COMPLETED' | 'REJECTED' }, emitted }
     default: throw unexpected('answer', reply)
   }
+}
+
+/** claim-due-2's reply. */
+export interface ClaimReply {
+  timedOut: number
+  /** Deadlines whose record was gone (past lifespan + purge grace): dropped, no TIMEOUT written. */
+  withoutRecord: number
+  /** The script stopped at its byte budget: run it again. */
+  stoppedAtBudget: boolean
+}
+
+/** claim-due-2's reply. */
+export function decodeClaim (raw: unknown): ClaimReply {
+  const reply = raw as Reply
+  if (reply.length !== 3) throw unexpected('claim-due', reply)
+  return { timedOut: Number(reply[0]), withoutRecord: Number(reply[1]), stoppedAtBudget: reply[2] === 1 }
 }
 
 /** An outbox event with its order (finishedAt, ms). */

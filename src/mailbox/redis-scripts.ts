@@ -7,7 +7,7 @@ import type { AcceptRequest } from './types.js'
 
 /** One script per atomic operation; the number after the dash is its number of KEYS. */
 export const SCRIPT_NAMES = [
-  'accept-4', 'get-command-2', 'cancel-2', 'list-box-2', 'read-message-2', 'answer-2', 'claim-due-2',
+  'accept-4', 'get-command-2', 'cancel-2', 'list-box-3', 'read-message-2', 'answer-2', 'claim-due-2',
   'read-outbox-2', 'ack-outbox-2'
 ] as const
 export type ScriptName = typeof SCRIPT_NAMES[number]

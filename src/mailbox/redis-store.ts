@@ -1,15 +1,17 @@
 // The Redis mailbox store: each state change is one Lua script on its group's slot; N broker instances share it.
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
 import { closeConnection } from '../redis/connection.js'
+import { ThrottledLog } from '../redis/throttled-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
-  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions
+  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
 } from './redis-connection.js'
 import {
-  decodeAnswer, decodeCancel, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
+  decodeAnswer, decodeCancel, decodeClaim, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
 } from './redis-replies.js'
 import { RedisCommandPeeker } from './redis-peek.js'
 import { MailboxScripts } from './redis-scripts.js'
@@ -18,6 +20,7 @@ import type { DeviceAnswer, MailboxStore, PeekedCommand, PeekOptions } from './s
 import type {
   AcceptRequest, AcceptResult, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, ReadResult
 } from './types.js'
+import { isUuid } from './uuid.js'
 
 /** How to build a RedisMailboxStore. Give `config` (the broker's), or `client` and `prefix` (tests). */
 export interface RedisMailboxStoreOptions {
@@ -28,8 +31,15 @@ export interface RedisMailboxStoreOptions {
   /** Key prefix with `client` (default: config.prefix). */
   prefix?: string
   logger?: Logger
-  /** How long an IN_PROGRESS record outlives its lifespan, so its TIMEOUT is written even after an outage (`broker.purgeGraceMs`). Default 1 h. */
+  /**
+   * How long an IN_PROGRESS record outlives its lifespan, so its TIMEOUT is still written when no sweeper
+   * ran in time (`broker.purgeGraceMs`). Default 1 h, at least MIN_PURGE_GRACE_MS.
+   */
   purgeGraceMs?: number
+  /** Called with the number of deadlines a sweep found without their record (no TIMEOUT could be written): the metric. */
+  onDeadlinesWithoutRecord?: (count: number) => void
+  /** Bytes of command meta one sweep script re-packs before it yields to other clients (it goes on in another). Default 1 MiB. */
+  sweepBudgetBytes?: number
   /** How long a terminal record, a box and its index outlive the lifespan (reads say 404 already). Default 5 s. */
   terminalSlackMs?: number
   /** Box ids whose group this instance remembers (bounded LRU). Default 10 000. */
@@ -41,8 +51,6 @@ export interface RedisMailboxStoreOptions {
 }
 
 const ACK_CHUNK = 500
-/** Box ids, message ids and tokens are lowercase UUIDs (the scripts store them as 16 bytes); anything else is unknown. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** The MailboxStore on Redis (>= 7.0). Build it with `RedisMailboxStore.connect(options)`. */
 export class RedisMailboxStore implements MailboxStore {
@@ -56,6 +64,8 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly boxes: BoxRefCache
   private readonly graceMs: number
   private readonly slackMs: number
+  private readonly sweepBudgetBytes: number
+  private readonly onDeadlinesWithoutRecord: ((count: number) => void) | undefined
   private readonly logger: Logger | undefined
   private readonly registeredGroups = new Set<string>()
   private readonly ackHints = new Map<string, string>()
@@ -63,23 +73,30 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly subscribed: Promise<unknown>
   private currentWarnings: string[] = []
   private policyCheck: Promise<void> | undefined
-  private lastErrorAt = 0
   private peeker: RedisCommandPeeker | undefined
+  private readonly connectionLog: ThrottledLog
+  private readonly lostDeadlineLog: ThrottledLog
 
   /**
    * Connects (in the background: use `connect()` to wait for Redis) and defines the scripts.
-   * @throws when neither `config` nor `client` is given, or the prefix is invalid
+   * @throws when neither `config` nor `client` is given, the prefix is invalid or the purge grace below its minimum
    */
   constructor (options: RedisMailboxStoreOptions) {
     const prefix = options.prefix ?? options.config?.prefix
     if (prefix === undefined) throw new Error('RedisMailboxStore needs a key prefix (config.prefix or prefix)')
     this.keys = new RedisKeys(prefix)
+    const graceMs = options.purgeGraceMs ?? 3_600_000
+    if (!(graceMs >= MIN_PURGE_GRACE_MS)) throw new RangeError(`purgeGraceMs must be at least ${MIN_PURGE_GRACE_MS} ms, got ${graceMs}`)
     if (options.client !== undefined) this.redis = options.client
     else if (options.config !== undefined) this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
     else throw new Error('RedisMailboxStore needs config or client')
     this.logger = options.logger?.child({ component: 'redis-store' })
-    this.graceMs = options.purgeGraceMs ?? 3_600_000
+    this.connectionLog = new ThrottledLog(this.logger, 'redis connection problem')
+    this.lostDeadlineLog = new ThrottledLog(this.logger, 'deadlines found without their command record: no TIMEOUT event was written (no sweep ran within lifespan + broker.purge-grace-ms)', 60_000)
+    this.graceMs = graceMs
     this.slackMs = Math.max(1, options.terminalSlackMs ?? 5_000)
+    this.sweepBudgetBytes = Math.max(1, options.sweepBudgetBytes ?? 1_048_576)
+    this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
     this.scripts = new MailboxScripts(this.redis)
@@ -95,12 +112,13 @@ export class RedisMailboxStore implements MailboxStore {
       logger: this.logger
     })
     this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
-    for (const client of [this.redis, this.subscriber]) client.on('error', (err: Error) => this.logError(err))
+    this.redis.on('error', (err: Error) => this.connectionLog.error('api connection', err))
+    this.subscriber.on('error', (err: Error) => this.connectionLog.error('subscriber', err))
     this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })
     this.redis.on('ready', () => { this.policyCheck = this.checkEvictionPolicy() })
     if (this.redis.status === 'ready') this.policyCheck = this.checkEvictionPolicy()
     this.subscriber.on('message', (channel: string, bid: string) => { if (channel === this.keys.wakeChannel()) this.announce(bid) })
-    this.subscribed = this.subscriber.subscribe(this.keys.wakeChannel()).catch((err: Error) => this.logError(err))
+    this.subscribed = this.subscriber.subscribe(this.keys.wakeChannel()).catch((err: Error) => this.connectionLog.error('subscriber', err))
   }
 
   /**
@@ -142,15 +160,17 @@ export class RedisMailboxStore implements MailboxStore {
 
   async listBox (bid: string, token: string, now: number): Promise<BoxMessage[] | null> {
     return await this.guard(async () => {
-      const ref = UUID.test(token) ? await this.resolveBox(bid) : null
+      const ref = isUuid(token) ? await this.resolveBox(bid) : null
       if (ref === null) return null
-      return decodeList(await this.scripts.run('list-box-2', this.boxKeys(ref), [...refArgs(ref), bid, token, now]))
+      const keys = this.boxKeys(ref)
+      keys.push(ref.kind === 'tmp' ? keys[1]! : this.keys.namedBoxPending(ref.group, ref.name))
+      return decodeList(await this.scripts.run('list-box-3', keys, [...refArgs(ref), bid, token, now]))
     })
   }
 
   async readMessage (bid: string, mid: string, now: number): Promise<ReadResult> {
     const reply = await this.guard(async () => {
-      const ref = UUID.test(mid) ? await this.resolveBox(bid) : null
+      const ref = isUuid(mid) ? await this.resolveBox(bid) : null
       return ref === null ? null : await this.scripts.run('read-message-2', this.boxKeys(ref), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs])
     })
     return reply === null ? { kind: 'not-found' } : this.emitting(decodeRead(reply, bid, mid))
@@ -158,7 +178,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   async answer (bid: string, mid: string, answer: DeviceAnswer, now: number): Promise<AnswerResult> {
     const reply = await this.guard(async () => {
-      const ref = UUID.test(mid) ? await this.resolveBox(bid) : null
+      const ref = isUuid(mid) ? await this.resolveBox(bid) : null
       if (ref === null) return null
       const args = [...refArgs(ref), bid, mid, now, ref.group, this.slackMs, answer.status, answer.response]
       return await this.scripts.run('answer-2', this.boxKeys(ref), args)
@@ -175,7 +195,13 @@ export class RedisMailboxStore implements MailboxStore {
       for (const [i, group] of groups.entries()) {
         if (total >= limit || due[i]!.length === 0) continue
         const keys = [this.keys.groupBase(group), this.keys.deadlines(group)]
-        total += Number(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs]))
+        // One script per byte budget: Redis serves other clients between them.
+        for (let more = true; more && total < limit;) {
+          const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes]))
+          total += reply.timedOut
+          if (reply.withoutRecord > 0) this.reportDeadlinesWithoutRecord(group, reply.withoutRecord)
+          more = reply.stoppedAtBudget
+        }
       }
       return total
     })
@@ -250,7 +276,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   /** Box id -> where it leads: from the LRU (one round trip per device call), else the global index. */
   private async resolveBox (bid: string): Promise<BoxRef | null> {
-    if (!UUID.test(bid)) return null
+    if (!isUuid(bid)) return null
     const cached = this.boxes.get(bid)
     if (cached !== undefined) return cached
     const raw = await this.redis.get(this.keys.boxIndex(bid))
@@ -278,24 +304,15 @@ export class RedisMailboxStore implements MailboxStore {
   }
 
   private async checkEvictionPolicy (): Promise<void> {
-    let warning: string | undefined
-    try {
-      const reply = await this.redis.config('GET', 'maxmemory-policy') as string[]
-      const policy = reply[1]
-      if (policy === undefined) warning = 'could not read maxmemory-policy; make sure it is noeviction'
-      else if (policy !== 'noeviction') warning = `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
-    } catch (err) {
-      warning = `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
-    }
+    const warning = await evictionPolicyWarning(this.redis)
     this.currentWarnings = warning === undefined ? [] : [warning]
     if (warning !== undefined) this.logger?.warn(warning)
   }
 
-  /** Connection errors are logged at most every 5 s (ioredis reports each reconnect attempt). */
-  private logError (err: Error): void {
-    if (Date.now() - this.lastErrorAt < 5000) return
-    this.lastErrorAt = Date.now()
-    this.logger?.warn({ err: { message: err.message } }, 'redis connection problem')
+  /** Counted every time, logged at most once a minute per group. */
+  private reportDeadlinesWithoutRecord (group: string, count: number): void {
+    this.onDeadlinesWithoutRecord?.(count)
+    this.lostDeadlineLog.warn(group, 'lost', { group, count })
   }
 }
 

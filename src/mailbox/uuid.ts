@@ -1,4 +1,4 @@
-// Random (version 4) UUIDs as flat strings, from node:crypto's CSPRNG.
+// The broker's ids: random (version 4) UUIDs as flat strings from node:crypto's CSPRNG, and the one test of their form.
 import { randomFillSync } from 'node:crypto'
 
 // node:crypto's randomUUID() builds its answer by concatenation: a V8 cons string, a small tree of
@@ -9,6 +9,16 @@ const random = Buffer.allocUnsafeSlow(16 * IDS_PER_REFILL)
 let next = IDS_PER_REFILL
 const text = Buffer.allocUnsafeSlow(36)
 const HEX = Buffer.from('0123456789abcdef', 'latin1')
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Whether `text` has the form of an id the broker hands out (box id, message id, token): a UUID in
+ * lower case, 8-4-4-4-12. Text of any other form names nothing the broker issued, so callers answer
+ * "not found" without asking the store (the Redis scripts store ids as 16 raw bytes, and links leave
+ * such text unescaped: it holds nothing to escape).
+ */
+export function isUuid (text: string): boolean { return UUID_TEXT.test(text) }
 
 /** A random version 4 UUID (RFC 9562), lower case, as one flat string. */
 export function randomUuid (): string {

@@ -49,7 +49,8 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const dev = await createDevServices(config, role, logger)
   const clock = options.clock ?? (dev === undefined ? undefined : devClockFor(config)) ?? systemClock
   const clients = new ClientRegistry(config.allowedClients)
-  const store = await createStore(config, logger)
+  let metrics: BrokerMetrics | undefined
+  const store = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
   const deliverer = new CallbackDeliverer({
     clients,
     config: config.broker.callbacks,
@@ -57,7 +58,6 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa }),
     ...(dev === undefined ? {} : { observer: dev.recorder })
   })
-  let metrics: BrokerMetrics | undefined
   const hooks = options.queueHooks
   const queueOptions = {
     deliverer,
@@ -112,13 +112,14 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   }
 }
 
-async function createStore (config: BrokerConfig, logger?: Logger): Promise<MailboxStore> {
+async function createStore (config: BrokerConfig, logger: Logger | undefined, onDeadlinesWithoutRecord: (count: number) => void): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
   // Loaded only when used, so the embedded default never touches ioredis.
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
   return await RedisMailboxStore.connect({
     config: config.broker.redis,
     purgeGraceMs: config.broker.purgeGraceMs,
+    onDeadlinesWithoutRecord,
     ...(logger === undefined ? {} : { logger })
   })
 }

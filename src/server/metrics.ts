@@ -9,6 +9,7 @@ export class BrokerMetrics {
   readonly registry = new Registry()
   readonly accepted = new Counter({ name: 'hermod_commands_accepted_total', help: 'Commands accepted, by type', labelNames: ['type'] as const, registers: [this.registry] })
   readonly finished = new Counter({ name: 'hermod_commands_finished_total', help: 'Commands that reached a terminal state, by state (counted when their callback event is queued)', labelNames: ['state'] as const, registers: [this.registry] })
+  readonly deadlinesWithoutRecord = new Counter({ name: 'hermod_deadlines_without_record_total', help: 'Deadlines the sweeper found without their command record (unswept past lifespan + broker.purge-grace-ms): no TIMEOUT event was written', registers: [this.registry] })
   readonly callbackAttempts = new Counter({ name: 'hermod_callback_attempts_total', help: 'Callback delivery attempts, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly requestDuration = new Histogram({
     name: 'hermod_http_request_duration_seconds',

@@ -21,7 +21,9 @@ function rows (): SuiteResult['rows'] {
     pendingMemory: { status: 'ok', store: 'memory', commands: 100_000, payloadBytes: 503, rssBytesPer100k: 150 * 2 ** 20, rssBeforeBytes: 1, rssAfterBytes: 2, acceptSeconds: 10, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0 },
     pendingRedis: unavailable,
     expiryMemory: { status: 'ok', store: 'memory', commands: 100_000, received: 100_000, duplicates: 0, otherStates: 0, deadlineSpanS: 40, acceptSeconds: 40, timeoutS: 45, delayMs: { ...latency, p50: 150, p99: 420 }, sweepDelayMs: latency, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0.1 },
-    expiryRedis: unavailable
+    expiryRedis: unavailable,
+    listBusyBoxRedis: { status: 'ok', scenario: 'list a named box with 4000 answered messages', scriptCalls: 1, longestScriptUs: 90, totalScriptUs: 90, cpu: { redis: 0.1 }, backgroundCores: 0 },
+    timeoutBurstRedis: unavailable
   }
 }
 
@@ -51,12 +53,13 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 11)
+  t.equal(lines.length, 2 + 13)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
   t.match(table, /\| Ceiling[^|]*\| 10,000 req\/s; p50 1\.00 ms, p99 4\.00 ms; 80 µs CPU each \| 1\.00 \|/)
   t.match(table, /\| Accept, Redis store \| unavailable: the broker exited \(1\) during start-up: hermod-broker: store "redis" \/ not available \|  \| >= 0\.5 \| n\/a \|/)
   t.match(table, /at 4,250\/s: p50 1\.00 ms, p90 2\.00 ms, p99 12\.0 ms \|  \| < 10 ms \| \*\*no\*\* \|/)
   t.match(table, /broker RSS 150\.0 MiB per 100k \(100,000 pending\)/)
   t.match(table, /100,000\/100,000 deadlines over 40 s: p50 150\.0 ms, p99 420\.0 ms/)
+  t.match(table, /\| Redis script time: one listing of a busy named box \| list a named box with 4000 answered messages: longest script 0\.09 ms, 1 script 0\.09 ms in all \|/)
   for (const line of lines) t.equal(line.split('|').length, 7, 'five cells on every line')
 })

@@ -113,6 +113,16 @@ t.test('TLS file rules do not apply while ssl is disabled', async t => {
   t.equal(config.server.ssl.enabled, false)
 })
 
+t.test('broker.purge-grace-ms below five minutes is refused (a pending Redis record could expire before a late sweep writes its TIMEOUT)', async t => {
+  for (const value of [0, 1000, 299999]) {
+    const problems = await problemsOf(loadYaml(t, `broker:\n  purge-grace-ms: ${value}\n`))
+    t.equal(problems.length, 1, `${value}: one problem`)
+    t.match(problems[0], `broker.purge-grace-ms: must be >= 300000 (got ${value})`)
+  }
+  t.equal((await loadYaml(t, 'broker:\n  purge-grace-ms: 300000\n')).config.broker.purgeGraceMs, 300000, 'five minutes is accepted')
+  t.equal((await loadYaml(t, '{}\n')).config.broker.purgeGraceMs, 3600000, 'the default is one hour')
+})
+
 t.test('every valid broker setting is accepted, in kebab-case, and lands in camelCase', async t => {
   const yaml = `
 broker:
@@ -120,7 +130,7 @@ broker:
   redis: { url: "rediss://:pw@cache:6380/2", prefix: hx, options: { enableAutoPipelining: true, tls: { servername: cache } } }
   commands: { default-timeout: 30, default-lifespan: 60, max-timeout: 600, max-lifespan: 900, max-destinations: 4, body-limit: 65536 }
   sweep-interval-ms: 100
-  purge-grace-ms: 0
+  purge-grace-ms: 300000
   max-long-poll-seconds: 30
   callbacks: { timeout-ms: 5000, attempts: 5, backoff-base-ms: 100, backoff-max-ms: 1000, retry-after-max-ms: 2000, concurrency: 10, per-client-concurrency: 2, trust-store: /etc/ca.pem, trust-store-password: pw, insecure-skip-verify: true, dead-letter-max: 5, lock-duration-ms: 20000, stalled-interval-ms: 2000 }
   generate-client-open: true
@@ -136,7 +146,7 @@ broker:
     redis: { url: 'rediss://:pw@cache:6380/2', prefix: 'hx', options: { enableAutoPipelining: true, tls: { servername: 'cache' } } },
     commands: { defaultTimeout: 30, defaultLifespan: 60, maxTimeout: 600, maxLifespan: 900, maxDestinations: 4, bodyLimit: 65536 },
     sweepIntervalMs: 100,
-    purgeGraceMs: 0,
+    purgeGraceMs: 300000,
     maxLongPollSeconds: 30,
     callbacks: { timeoutMs: 5000, attempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, retryAfterMaxMs: 2000, concurrency: 10, perClientConcurrency: 2, trustStore: '/etc/ca.pem', trustStorePassword: 'pw', insecureSkipVerify: true, deadLetterMax: 5, lockDurationMs: 20000, stalledIntervalMs: 2000 },
     generateClientOpen: true,

@@ -152,6 +152,18 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
     tt.same(events.map((e) => [e.commandId, e.state]), [[command.commandId, 'TIMEOUT']])
   })
 
+  t.test('timeout equal to lifespan, swept only once the lifespan has passed on the wall clock: one TIMEOUT event', async (tt) => {
+    // Real time passes here: the Redis driver's records expire on Redis's clock, not the caller's.
+    const { store, peer } = await fixture(tt)
+    const { command } = await store.accept(request({ timeoutSeconds: 1, lifespanSeconds: 1 }), Date.now())
+    const accepted = Date.now()
+    while (Date.now() < accepted + 1_100) await new Promise((resolve) => setTimeout(resolve, 50))
+    const now = Date.now()
+    tt.equal(await store.getCommand('acme', command.commandId, now), null, 'past its lifespan')
+    tt.equal(await store.claimDue(now, 100) + await peer.claimDue(now, 100), 1, 'the late sweep still times it out, once')
+    tt.same((await store.readOutbox(10)).map((e) => [e.commandId, e.state, e.finishedAt]), [[command.commandId, 'TIMEOUT', now]])
+  })
+
   t.test('lifespan: after it, status, list, read and answer all say not found', async (tt) => {
     const { store } = await fixture(tt)
     const { command } = await store.accept(request({ timeoutSeconds: 10, lifespanSeconds: 20 }), T0)

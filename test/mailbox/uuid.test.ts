@@ -1,6 +1,7 @@
-// randomUuid: the stores' flat version 4 UUIDs.
+// randomUuid: the stores' flat version 4 UUIDs; isUuid: the one test of an id's form.
 import t from 'tap'
-import { randomUuid } from '../../src/mailbox/uuid.js'
+import { plugoutUri } from '../../src/mailbox/links.js'
+import { isUuid, randomUuid } from '../../src/mailbox/uuid.js'
 
 t.test('version 4, variant 10, lower-case hex in 8-4-4-4-12, never repeated', async (t) => {
   const seen = new Set<string>()
@@ -21,4 +22,18 @@ t.test('every hex digit position varies (the bytes are random, not a counter)', 
     const values = new Set(ids.map((id) => id[position]))
     t.ok(values.size >= (position === 19 ? 4 : 12), `position ${position} takes ${values.size} values`)
   }
+})
+
+t.test('isUuid: the lower-case 8-4-4-4-12 form the broker hands out, nothing else', async (t) => {
+  for (let i = 0; i < 100; i++) t.ok(isUuid(randomUuid()))
+  const id = randomUuid()
+  for (const other of [id.toUpperCase(), `{${id}}`, id.replace(/-/g, ''), '-'.repeat(36), `${id}\n`, ` ${id}`, id.slice(1), `${id}0`, '']) {
+    t.notOk(isUuid(other), JSON.stringify(other))
+  }
+})
+
+t.test('plugout links leave a box id unescaped only when it is an id of that form', async (t) => {
+  const id = randomUuid()
+  t.equal(plugoutUri('https://h/b', id, 't'), `com.nexusgroup.plugout:///?url=https%3A%2F%2Fh%2Fb%2F${id}&token=t`)
+  t.equal(plugoutUri('https://h/b', 'a&b', 't'), 'com.nexusgroup.plugout:///?url=https%3A%2F%2Fh%2Fb%2Fa%26b&token=t')
 })

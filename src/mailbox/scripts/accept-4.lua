@@ -3,7 +3,8 @@
   wake-ups), or replays the command an Idempotency-Key already names. No flags: refused as a whole
   under OOM (noeviction), so it never writes half a command.
 
-KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. name)
+KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. name, their pending
+                     indexes base .. 'q:' .. name)
 KEYS[2] command      base .. 'c:' .. ARGV[1]
 KEYS[3] deadlines    base .. 'due'
 KEYS[4] idempotency  base .. 'i:<len>:<client>:<key>' (untouched when ARGV[10] is '0')
@@ -14,7 +15,7 @@ ARGV[7]  timeout (s)                     ARGV[8]  lifespan (s)
 ARGV[9]  payload (JSON text, stored untouched)
 ARGV[10] '1' when an Idempotency-Key is given, else '0'
 ARGV[11] fingerprint marker: '-' none, '=' .. fingerprint
-ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so its TIMEOUT is always written
+ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so a late sweep still writes its TIMEOUT
 ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[15] group
 ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
            '@tmp': fresh bid and token. A name: the candidate bid/token used when no live box has the
@@ -31,8 +32,9 @@ Returns
 
 local PRUNE_FLOOR = 32
 
--- Drops the entries of commands past their lifespan once the box has grown past its prune mark.
-local function pruneNamedBox (key, now)
+-- Drops the entries of commands past their lifespan once the box has grown past its prune mark (from its
+-- pending index too: a command left unswept past lifespan + grace lost its record, not its entry).
+local function pruneNamedBox (key, pendingKey, now)
   local mark = tonumber(redis.call('HGET', key, 'z')) or PRUNE_FLOOR
   if redis.call('HLEN', key) < mark + 4 then return end
   local all = redis.call('HGETALL', key)
@@ -41,6 +43,7 @@ local function pruneNamedBox (key, now)
     if #all[j] > 1 then
       if tonumber(string.match(all[j + 1], ':(%d+)$')) <= now then
         redis.call('HDEL', key, all[j])
+        redis.call('HDEL', pendingKey, all[j])
       else
         live = live + 1
       end
@@ -49,12 +52,13 @@ local function pruneNamedBox (key, now)
   redis.call('HSET', key, 'z', math.max(PRUNE_FLOOR, live * 2))
 end
 
--- Puts message mid (destination idx of command id) in the named box; returns the box's bid and token.
-local function addToNamedBox (key, bid, token, mid, id, idx, now, expiresAt, slackMs)
+-- Puts message mid (destination idx of command id) in the named box and its pending index (what a
+-- listing reads: `<id>:<idx>:<createdAt>:<timeoutAt>:<expiresAt>:<type>`); returns the box's bid and token.
+local function addToNamedBox (key, pendingKey, bid, token, mid, id, idx, now, expiresAt, slackMs, listed)
   local box = redis.call('HMGET', key, 'i', 't', 'e')
   local boxExpires = tonumber(box[3])
   if not box[1] or boxExpires <= now then
-    redis.call('DEL', key)
+    redis.call('DEL', key, pendingKey)
     redis.call('HSET', key, 'i', bid, 't', token, 'e', expiresAt)
     boxExpires = expiresAt
   else
@@ -65,8 +69,10 @@ local function addToNamedBox (key, bid, token, mid, id, idx, now, expiresAt, sla
     end
   end
   redis.call('HSET', key, mid, id .. ':' .. idx .. ':' .. expiresAt)
-  pruneNamedBox(key, now)
+  redis.call('HSET', pendingKey, mid, id .. ':' .. idx .. ':' .. listed)
+  pruneNamedBox(key, pendingKey, now)
   redis.call('PEXPIRE', key, boxExpires - now + slackMs)
+  redis.call('PEXPIRE', pendingKey, boxExpires - now + slackMs)
   return bid, token
 end
 
@@ -81,10 +87,10 @@ if ARGV[10] == '1' then
   local seen = redis.call('GET', idempotencyKey)
   if seen then
     local earlierId, marker = string.match(seen, '^([^\n]*)\n(.*)$')
-    local m, payload = loadCommand(base .. 'c:' .. earlierId)
+    local m = loadMeta(base .. 'c:' .. earlierId)
     if m and expiresAtOf(m) > now then
       if marker ~= ARGV[11] then return {-4} end
-      local emitted = timeOutIfDue(base, group, earlierId, m, payload, now, slackMs)
+      local emitted = timeOutIfDue(base, group, earlierId, m, now, slackMs)
       return {2, emitted, earlierId, metaJson(m)}
     end
   end
@@ -103,18 +109,19 @@ for i = 0, count - 1 do -- first pass, no writes yet
 end
 
 local destinations = {}
+local listed = now .. ':' .. (now + timeoutSeconds * 1000) .. ':' .. expiresAt .. ':' .. ARGV[3]
 for i = 0, count - 1 do
   local at = 16 + i * 5
   local to, bid, mid, token = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   if to ~= '@tmp' then
-    bid, token = addToNamedBox(base .. 'n:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs)
+    bid, token = addToNamedBox(base .. 'n:' .. to, base .. 'q:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs, listed)
   end
   destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}
 end
 
 local m = { s = 'IN_PROGRESS', y = ARGV[3], k = ARGV[4], o = timeoutSeconds, l = lifespanSeconds, c = now, d = destinations }
 if ARGV[6] == '1' then m.x = ARGV[5] end
-redis.call('SET', commandKey, cmsgpack.pack(m, ARGV[9]), 'PX', lifespanMs + graceMs)
+redis.call('SET', commandKey, packRecord(m, ARGV[9]), 'PX', lifespanMs + graceMs)
 redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
 if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
 -- Only named boxes can have a device waiting: a '@tmp' box id is new, nobody can be polling it yet.

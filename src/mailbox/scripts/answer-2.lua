@@ -18,14 +18,14 @@ Returns
 --- @include "locate"
 
 local base, now, group, slackMs = KEYS[1], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
-local id, idx, m, payload = locateMessage(base, KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local id, idx, m = locateMessage(base, KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if not id or expiresAtOf(m) <= now then return {-1} end
-local emitted = timeOutIfDue(base, group, id, m, payload, now, slackMs)
+local emitted = timeOutIfDue(base, group, id, m, now, slackMs)
 if m.s == 'TIMEOUT' then return {-2, emitted} end
 if m.s ~= 'IN_PROGRESS' then return {-3, 0, m.s} end
 local state = 'REJECTED'
 if ARGV[8] == 'OK' then state = 'COMPLETED' end
 m.a = idx
 m.r = ARGV[9]
-finishCommand(base, group, id, m, payload, state, now, slackMs)
+finishCommand(base, group, id, m, state, now, slackMs)
 return {1, 1, state}

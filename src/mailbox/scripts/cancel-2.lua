@@ -12,9 +12,9 @@ Returns
 --- @include "finish"
 
 local base, id, now, group, slackMs = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local m, payload = loadCommand(KEYS[2])
+local m = loadMeta(KEYS[2])
 if not m or expiresAtOf(m) <= now then return {-1} end
-local emitted = timeOutIfDue(base, group, id, m, payload, now, slackMs)
+local emitted = timeOutIfDue(base, group, id, m, now, slackMs)
 if m.s ~= 'IN_PROGRESS' then return {-3, emitted, metaJson(m)} end
-finishCommand(base, group, id, m, payload, 'CANCELLED', now, slackMs)
+finishCommand(base, group, id, m, 'CANCELLED', now, slackMs)
 return {1, 1, metaJson(m)}

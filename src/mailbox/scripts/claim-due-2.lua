@@ -1,28 +1,36 @@
 #!lua flags=allow-oom
 --[[ claim-due-2: the sweeper. Times out up to ARGV[2] commands of one group whose deadline is <= now.
   Each deadline is taken out in the same script that times its command out, so concurrent sweepers on
-  every instance never claim one twice. A deadline whose record is gone (purged) is dropped silently.
+  every instance never claim one twice. Bounded by count and by the bytes of meta it re-packs (the
+  payload is never touched): it stops early once ARGV[5] bytes are done, and says so, so that the caller
+  runs it again and Redis serves other clients in between. A deadline whose record is gone (it outlived
+  lifespan + purge grace before any sweep) is dropped and counted: its TIMEOUT can no longer be written.
 
 KEYS[1] group base   KEYS[2] deadlines (base .. 'due')
-ARGV[1] now (ms)   ARGV[2] limit   ARGV[3] group   ARGV[4] terminal slack (ms)
-Returns the number of commands this call timed out.
+ARGV[1] now (ms)   ARGV[2] limit   ARGV[3] group   ARGV[4] terminal slack (ms)   ARGV[5] meta byte budget
+Returns {timed out, deadlines without a record, 1 when it stopped at the byte budget else 0}.
 ]]
 --- @include "record"
 --- @include "finish"
 
 local base, due = KEYS[1], KEYS[2]
 local now, limit, group, slackMs = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local claimed = 0
-while claimed < limit do
-  local ids = redis.call('ZRANGE', due, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit - claimed)
+local budget = tonumber(ARGV[5])
+local claimed, orphaned, bytes = 0, 0, 0
+while claimed + orphaned < limit do
+  local ids = redis.call('ZRANGE', due, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit - claimed - orphaned)
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
+    local m, n = loadMeta(base .. 'c:' .. id)
+    if m and claimed > 0 and bytes + n > budget then return {claimed, orphaned, 1} end
     redis.call('ZREM', due, id)
-    local m, payload = loadCommand(base .. 'c:' .. id)
-    if m and m.s == 'IN_PROGRESS' then
-      finishCommand(base, group, id, m, payload, 'TIMEOUT', now, slackMs)
+    if not m then
+      orphaned = orphaned + 1
+    elseif m.s == 'IN_PROGRESS' then
+      finishCommand(base, group, id, m, 'TIMEOUT', now, slackMs)
       claimed = claimed + 1
+      bytes = bytes + n
     end
   end
 end
-return claimed
+return {claimed, orphaned, 0}

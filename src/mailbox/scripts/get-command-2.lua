@@ -12,7 +12,7 @@ Returns
 --- @include "finish"
 
 local id, now = ARGV[1], tonumber(ARGV[2])
-local m, payload = loadCommand(KEYS[2])
+local m = loadMeta(KEYS[2])
 if not m or expiresAtOf(m) <= now then return {-1} end
-local emitted = timeOutIfDue(KEYS[1], ARGV[3], id, m, payload, now, tonumber(ARGV[4]))
+local emitted = timeOutIfDue(KEYS[1], ARGV[3], id, m, now, tonumber(ARGV[4]))
 return {1, emitted, metaJson(m)}

@@ -16,9 +16,9 @@ Returns
 --- @include "locate"
 
 local base, now = KEYS[1], tonumber(ARGV[5])
-local id, _, m, payload = locateMessage(base, KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local id, _, m, n = locateMessage(base, KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if not id or expiresAtOf(m) <= now then return {-1} end
-local emitted = timeOutIfDue(base, ARGV[6], id, m, payload, now, tonumber(ARGV[7]))
+local emitted = timeOutIfDue(base, ARGV[6], id, m, now, tonumber(ARGV[7]))
 if m.s == 'TIMEOUT' then return {-2, emitted} end
 if m.s ~= 'IN_PROGRESS' then return {-3, 0, m.s} end
-return {1, 0, m.y, m.o, m.l, m.c, m.x or false, payload}
+return {1, 0, m.y, m.o, m.l, m.c, m.x or false, loadPayload(base .. 'c:' .. id, n)}

@@ -2,14 +2,13 @@
 import type { FastifyInstance } from 'fastify'
 import { messageLocation } from '../../mailbox/links.js'
 import type { BoxMessage } from '../../mailbox/types.js'
+import { isUuid } from '../../mailbox/uuid.js'
 import {
   HERMOD_BOX_NOT_FOUND, HERMOD_INVALID_REQUEST, HERMOD_MESSAGE_DECIDED, HERMOD_MESSAGE_NOT_FOUND,
   HERMOD_MESSAGE_TIMED_OUT
 } from '../errors.js'
 import { errorResponses } from './schemas.js'
 
-/** Box and message ids are UUIDs; anything else cannot exist, so it is a 404 without a store call. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const tags = ['device']
 
 export async function deviceRoutes (app: FastifyInstance): Promise<void> {
@@ -61,7 +60,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
     const token = request.query.token ?? (typeof header === 'string' ? header : undefined)
     const wait = request.query.wait === undefined ? 0 : Number(request.query.wait)
     if (wait > maxWait) throw new HERMOD_INVALID_REQUEST(`wait must be between 0 and ${maxWait} seconds`)
-    if (!UUID.test(bid) || token === undefined || token.length > 64) throw new HERMOD_BOX_NOT_FOUND()
+    if (!isUuid(bid) || token === undefined || token.length > 64) throw new HERMOD_BOX_NOT_FOUND()
     const until = Date.now() + wait * 1000
     let messages: BoxMessage[] | null
     if (wait === 0) {
@@ -108,7 +107,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
     }
   }, async (request, reply) => {
     const { bid, mid } = request.params
-    const result = UUID.test(bid) && UUID.test(mid) ? await store.readMessage(bid, mid, clock.now()) : { kind: 'not-found' as const }
+    const result = isUuid(bid) && isUuid(mid) ? await store.readMessage(bid, mid, clock.now()) : { kind: 'not-found' as const }
     switch (result.kind) {
       case 'not-found': throw new HERMOD_MESSAGE_NOT_FOUND()
       case 'timed-out': throw new HERMOD_MESSAGE_TIMED_OUT()
@@ -146,7 +145,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
   }, async (request) => {
     const { bid, mid } = request.params
     const answer = { status: request.body.status, response: JSON.stringify(request.body.response ?? null) }
-    const result = UUID.test(bid) && UUID.test(mid) ? await store.answer(bid, mid, answer, clock.now()) : { kind: 'not-found' as const }
+    const result = isUuid(bid) && isUuid(mid) ? await store.answer(bid, mid, answer, clock.now()) : { kind: 'not-found' as const }
     switch (result.kind) {
       case 'not-found': throw new HERMOD_MESSAGE_NOT_FOUND()
       case 'timed-out': throw new HERMOD_MESSAGE_TIMED_OUT()

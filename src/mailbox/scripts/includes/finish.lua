@@ -1,7 +1,8 @@
---[[ finish: the one place a command leaves IN_PROGRESS (needs "record"). It rewrites the record in its
-  terminal state with a TTL of the lifespan left plus the slack, drops the deadline and appends the
-  command's one CallbackEvent (JSON, same shape as types.ts) to the group's outbox. The messages leave
-  their boxes in the same step: a box only lists messages of IN_PROGRESS commands. ]]
+--[[ finish: the one place a command leaves IN_PROGRESS (needs "record"). It writes the record back as its
+  terminal meta alone (the payload is dropped, never copied: nobody reads it once decided) with a TTL of
+  the lifespan left plus the slack, drops the deadline, takes the messages out of their named boxes'
+  pending indexes and appends the command's one CallbackEvent (JSON, same shape as types.ts) to the
+  group's outbox. A box only lists messages of IN_PROGRESS commands. ]]
 
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 
@@ -16,13 +17,16 @@ local function base36 (n)
   return s
 end
 
-local function finishCommand (base, group, id, m, payload, state, now, slackMs)
+local function finishCommand (base, group, id, m, state, now, slackMs)
   m.s = state
   m.f = now
   local ttl = expiresAtOf(m) - now
   if ttl < 0 then ttl = 0 end
-  redis.call('SET', base .. 'c:' .. id, cmsgpack.pack(m, payload), 'PX', ttl + slackMs)
+  redis.call('SET', base .. 'c:' .. id, packRecord(m), 'PX', ttl + slackMs)
   redis.call('ZREM', base .. 'due', id)
+  for _, d in ipairs(m.d) do
+    if d[1] ~= '@tmp' then redis.call('HDEL', base .. 'q:' .. d[1], uuidText(d[3])) end
+  end
   local event = {
     id = 'cmd_' .. id .. '_' .. string.lower(state) .. '_' .. base36(m.c),
     clientId = m.k, group = group, commandId = id, type = m.y, state = state,
@@ -39,9 +43,9 @@ local function finishCommand (base, group, id, m, payload, state, now, slackMs)
 end
 
 -- Reads observe the deadline themselves, so a lagging sweeper never shows a late state. Returns 1 when it timed out.
-local function timeOutIfDue (base, group, id, m, payload, now, slackMs)
+local function timeOutIfDue (base, group, id, m, now, slackMs)
   if m.s == 'IN_PROGRESS' and timeoutAtOf(m) <= now then
-    finishCommand(base, group, id, m, payload, 'TIMEOUT', now, slackMs)
+    finishCommand(base, group, id, m, 'TIMEOUT', now, slackMs)
     return 1
   end
   return 0

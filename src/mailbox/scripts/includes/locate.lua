@@ -1,6 +1,6 @@
 --[[ locate: finds the command of a device's (bid, mid) (needs "record"). kind 't': an @tmp box, whose
   command id the box index gave (refId); kind 'n': a named box hash (target). Returns id, destination
-  index (0-based), meta, payload; or nil when the message is not in that box. ]]
+  index (0-based), meta and the packed meta's size; or nil when the message is not in that box. ]]
 
 local function locateMessage (base, target, kind, refId, bid, mid)
   local id = refId
@@ -9,11 +9,11 @@ local function locateMessage (base, target, kind, refId, bid, mid)
     if box[1] ~= bid or not box[2] then return nil end
     id = string.match(box[2], '^([^:]+):')
   end
-  local m, payload = loadCommand(base .. 'c:' .. id)
+  local m, n = loadMeta(base .. 'c:' .. id)
   if not m then return nil end
   local bidBin, midBin = uuidBin(bid), uuidBin(mid)
   for i, d in ipairs(m.d) do
-    if d[2] == bidBin and d[3] == midBin then return id, i - 1, m, payload end
+    if d[2] == bidBin and d[3] == midBin then return id, i - 1, m, n end
   end
   return nil
 end
