@@ -72,7 +72,7 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
     })),
     ...(command.answeredBy === undefined ? {} : { answeredBy: command.answeredBy }),
     ...(command.response === undefined ? {} : { response: JSON.parse(command.response) as unknown }),
-    ...(withPayload ? { payload: JSON.parse(command.payload) as unknown } : {})
+    ...(withPayload && command.payload !== undefined ? { payload: JSON.parse(command.payload) as unknown } : {})
   })
 
   const peek = async (query: ListQuerystring): Promise<{ now: number, commands: PeekedCommand[] }> => {

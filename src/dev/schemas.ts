@@ -58,6 +58,6 @@ export const listedCommandSchema = {
     },
     answeredBy: { type: 'integer' },
     response: { description: 'The device\'s response (COMPLETED / REJECTED)' },
-    payload: { description: 'The command as posted, without commandHeader (peek only)' }
+    payload: { description: 'The command as posted, without commandHeader (peek only; absent once the command is decided: the stores drop payloads at the terminal step)' }
   }
 } as const

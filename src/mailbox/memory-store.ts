@@ -49,7 +49,8 @@ type Box = TmpBox | NamedBox
 interface IdempotencyEntry { commandId: string, fingerprint?: string, expiresAt: number }
 
 /** The record plus what only devices read. */
-interface StoredCommand extends CommandRecord { payload: string }
+/** The payload is kept while the command is pending only (as on Redis): nothing reads it once decided. */
+interface StoredCommand extends CommandRecord { payload: string | undefined }
 
 /** Nothing survives a restart; every operation is atomic because it runs to completion synchronously. */
 export class MemoryMailboxStore implements MailboxStore {
@@ -160,7 +161,7 @@ export class MemoryMailboxStore implements MailboxStore {
       lifespanSeconds: command.lifespanSeconds,
       createdAt: command.createdAt,
       timeoutAt: command.timeoutAt,
-      payload: command.payload
+      payload: command.payload ?? '{}' // IN_PROGRESS: always set
     }
     return { kind: 'ok', message: command.externalId === undefined ? message : { ...message, externalId: command.externalId } }
   }
@@ -218,7 +219,8 @@ export class MemoryMailboxStore implements MailboxStore {
     for (let i = all.length - 1; i >= 0 && found.length < options.limit; i--) {
       const command = all[i]!
       if (command.expiresAt <= now || (options.group !== undefined && command.group !== options.group)) continue
-      const peeked: PeekedCommand = { ...view(command), payload: command.payload }
+      const peeked: PeekedCommand = view(command)
+      if (command.payload !== undefined) peeked.payload = command.payload
       if (peeked.state === 'IN_PROGRESS' && peeked.timeoutAt <= now) peeked.state = 'TIMEOUT'
       if (options.match === undefined || options.match(peeked)) found.push(peeked)
     }
@@ -272,6 +274,7 @@ export class MemoryMailboxStore implements MailboxStore {
   private finish (command: StoredCommand, state: TerminalState, now: number): void {
     command.state = state
     command.finishedAt = now
+    command.payload = undefined
     for (const d of command.destinations) {
       const box = this.boxes.get(d.bid)
       if (box?.kind === 'named') box.pending.delete(d.mid)

@@ -45,7 +45,8 @@ export class RedisCommandPeeker {
       for (const [group, ids] of byGroup) {
         const reply = await (this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string[]>>)[COMMAND]!.call(this.redis, this.keys.groupBase(group), now, ...ids)
         for (let j = 0; j < reply.length; j += 3) {
-          const peeked: PeekedCommand = { ...decodeRecord(group, reply[j]!, reply[j + 1]!), payload: reply[j + 2]! }
+          const peeked: PeekedCommand = decodeRecord(group, reply[j]!, reply[j + 1]!)
+          if (reply[j + 2] !== '') peeked.payload = reply[j + 2]!
           if (peeked.state === 'IN_PROGRESS' && peeked.timeoutAt <= now) peeked.state = 'TIMEOUT'
           batch.push(peeked)
         }

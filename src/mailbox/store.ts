@@ -11,10 +11,10 @@ export interface DeviceAnswer {
   response: string
 }
 
-/** A command as the dev listing sees it: its state as a read would report it now, and its payload. */
+/** A command as the dev listing sees it: its state as a read would report it now, and its payload while pending. */
 export interface PeekedCommand extends CommandRecord {
-  /** JSON text of the command without commandHeader. */
-  payload: string
+  /** JSON text of the command without commandHeader; absent once the command is decided (both stores drop it then). */
+  payload?: string
 }
 
 /** What the dev listing asks a store for. */

@@ -12,11 +12,12 @@ Returns
 local base, now = KEYS[1], tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV do
-  local m, payload = loadCommand(base .. 'c:' .. ARGV[i])
+  local key = base .. 'c:' .. ARGV[i]
+  local m, n = loadMeta(key)
   if m and expiresAtOf(m) > now then
     out[#out + 1] = ARGV[i]
     out[#out + 1] = metaJson(m)
-    out[#out + 1] = payload
+    out[#out + 1] = loadPayload(key, n)
   end
 end
 return out
