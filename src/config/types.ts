@@ -45,7 +45,7 @@ export interface RedisConfig {
 }
 
 export interface CallbackConfig {
-  /** One attempt's total time budget, ms. */
+  /** One attempt's budget up to the target's status and headers, ms (the body is read separately, bounded). */
   timeoutMs: number
   /** Attempts in all (the first one included) before dead-lettering. */
   attempts: number
