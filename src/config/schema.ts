@@ -93,7 +93,10 @@ const brokerSchema: SchemaNode = {
         'insecure-skip-verify': flag(false),
         'dead-letter-max': integer(10000, 0),
         'lock-duration-ms': integer(10000, 1000, 600000),
-        'stalled-interval-ms': integer(5000, 500, 600000)
+        'stalled-interval-ms': integer(5000, 500, 600000),
+        // No schema default: absent means the embedded queue's defaults (memory-queue-bounds.ts).
+        'queue-max-events': { type: 'integer', minimum: 1, maximum: 10000000 },
+        'queue-max-bytes': { type: 'integer', minimum: 1048576 }
       }
     },
     'generate-client-open': flag(false),

@@ -68,6 +68,10 @@ export interface CallbackConfig {
   lockDurationMs: number
   /** BullMQ (Redis store): how often workers look for callbacks whose worker died (R19), ms. */
   stalledIntervalMs: number
+  /** Embedded queue: most callbacks held (waiting, delayed, in flight); past it a new one is dead-lettered. Absent: 20,000. */
+  queueMaxEvents?: number
+  /** Embedded queue: most bytes (estimated) of callbacks held, and separately of dead letters. Absent: 64 MiB. */
+  queueMaxBytes?: number
 }
 
 export interface CommandLimits {
