@@ -113,8 +113,9 @@ const brokerSchema: SchemaNode = {
       default: {},
       properties: {
         'max-event-loop-delay-ms': integer(1000, 0),
-        'max-heap-used-bytes': integer(0, 0),
-        'max-rss-bytes': integer(0, 0),
+        // No schema default: absent means derived from the heap limit (server/app.ts memoryLimits).
+        'max-heap-used-bytes': { type: 'integer', minimum: 0 },
+        'max-rss-bytes': { type: 'integer', minimum: 0 },
         'start-grace-ms': integer(5000, 0, 600000)
       }
     },

@@ -106,8 +106,10 @@ export interface BrokerSettings {
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
   overload: {
     maxEventLoopDelayMs: number
-    maxHeapUsedBytes: number
-    maxRssBytes: number
+    /** Absent: 90 % of V8's heap limit (app.ts memoryLimits). */
+    maxHeapUsedBytes?: number
+    /** Absent: 1.5 times V8's heap limit, at most 90 % of a cgroup memory limit (app.ts memoryLimits). */
+    maxRssBytes?: number
     /** No shedding for this long after the app is ready: start-up work (module loading, TLS) is not overload. */
     startGraceMs: number
   }
