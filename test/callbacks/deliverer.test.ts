@@ -154,14 +154,14 @@ t.test('a status received in time is the outcome: a body dripped past the timeou
     ['503, body dripped', await dripServer(t, 'HTTP/1.1 503 Busy\r\nContent-Length: 100000\r\n\r\n', 'x', 20), { kind: 'retry', reason: 'HTTP 503', status: 503 }]
   ] as const
   for (const [name, url, expected] of cases) {
-    const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: url })), makeConfig({ timeoutMs: 300 }))
+    const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: url })), makeConfig({ timeoutMs: 1_500 }))
     const started = Date.now()
     t.same(await d.attempt(makeEvent()), expected, name)
     t.ok(Date.now() - started < 5_000, `${name}: the body read is bounded (${Date.now() - started} ms)`)
   }
   const big = await startReceiver((_req, res) => { res.writeHead(200).end(Buffer.alloc(4 * 1024 * 1024, 'x')) })
   t.teardown(big.close)
-  const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: big.url })), makeConfig({ timeoutMs: 300 }))
+  const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: big.url })), makeConfig({ timeoutMs: 1_500 }))
   t.same(await d.attempt(makeEvent()), { kind: 'delivered', status: 200 }, 'a 4 MiB body is not read to its end')
 })
 

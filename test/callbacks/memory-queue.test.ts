@@ -148,7 +148,7 @@ t.test('a 200 whose body drips past the timeout is one attempt, recorded as deli
     res.on('close', () => { clearInterval(timer) })
   })
   t.teardown(receiver.close)
-  const { queue, settled, attempts } = harness(t, registryOf(makeClient({ callbackUrl: receiver.url })), makeConfig({ timeoutMs: 400, attempts: 3 }))
+  const { queue, settled, attempts } = harness(t, registryOf(makeClient({ callbackUrl: receiver.url })), makeConfig({ timeoutMs: 1_500, attempts: 3 }))
   await queue.enqueue([makeEvent()])
   await waitFor(() => settled.length === 1, 15_000)
   await sleep(600) // a wrongly scheduled retry (10..40 ms backoff) would be made by now
