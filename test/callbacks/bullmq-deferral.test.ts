@@ -1,9 +1,10 @@
-// BullMQ per-client deferral on a private redis-server: a hung client's backlog is held without a stream of Redis moves.
+// BullMQ per-client deferral on a private redis-server: a hung client's backlog is held without a stream of Redis moves, woken, never lost.
 import { QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { parkDelayMs } from '../../src/callbacks/bullmq-parking.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { bullmqHarness } from './bullmq-helpers.js'
+import { bullmqHarness, freshPrefix } from './bullmq-helpers.js'
 import { makeClient, makeConfig, makeEvent, registryOf, sleep, startReceiver, waitFor, type WithTeardown } from './helpers.js'
 
 const redis = await startRedis()
@@ -78,4 +79,37 @@ t.test('a parked job is woken when its client\'s slot frees: the backlog drains 
   t.same(new Set(settled.map(s => s.event.id)), new Set(slow.map(e => e.id)))
   const delayedMoves = sum(moves.delayed, new Set(slow.map(e => e.id)))
   t.ok(delayedMoves <= 2 * (slow.length - 1), `parked jobs moved to delayed ${delayedMoves} times in all`)
+})
+
+t.test('a parked job whose wake-up is lost (its instance stopped) returns by itself after its delay and is delivered', async t => {
+  const holds: Array<() => void> = []
+  const receiver = await startReceiver((req, res, i) => {
+    if (i === 0) holds.push(() => { res.destroy() }) // the first attempt hangs until its instance is gone
+    else res.writeHead(200).end()
+  })
+  t.teardown(async () => { holds.forEach(release => { release() }); await receiver.close() })
+  const prefix = freshPrefix()
+  const clients = registryOf(makeClient({ callbackUrl: receiver.url }))
+  const config = makeConfig({ perClientConcurrency: 1, timeoutMs: 1_000, attempts: 3 })
+  const first = await harness(t, clients, config, { prefix, closeGraceMs: 100, lockDurationMs: 1_000, stalledIntervalMs: 500 })
+  const moves = await countMoves(t, first.queue.prefix, first.queue.queueName)
+  const [held, parked] = [makeEvent(), makeEvent()]
+  await first.queue.enqueue([held!])
+  await waitFor(() => receiver.requests.length === 1)
+  await first.queue.enqueue([parked!])
+  await waitFor(() => moves.delayed.get(parked!.id) === 1, 10_000, 'the second event parked')
+  await first.queue.close() // nobody is left to wake the parked job
+  const second = await harness(t, clients, config, { prefix, lockDurationMs: 1_000, stalledIntervalMs: 500 })
+  await waitFor(() => second.settled.length === 2, 20_000, 'both delivered by the second instance')
+  t.same(new Set(second.settled.map(s => s.event.id)), new Set([held!.id, parked!.id]))
+  t.same(second.settled.find(s => s.event.id === parked!.id)?.result, { kind: 'delivered', status: 200, attempts: 1 }, 'parking cost no attempt')
+})
+
+t.test('parkDelayMs: twice the attempt budget plus a second, doubling per deferral, capped at 5 minutes, jittered ±25 %', async t => {
+  t.equal(parkDelayMs(0, 15_000, () => 0.5), 31_000)
+  t.equal(parkDelayMs(1, 15_000, () => 0.5), 62_000)
+  t.equal(parkDelayMs(0, 15_000, () => 0), 23_250)
+  t.equal(parkDelayMs(0, 15_000, () => 0.999999), 38_750)
+  t.equal(parkDelayMs(10, 15_000, () => 0.5), 300_000)
+  t.equal(parkDelayMs(1_000, 15_000, () => 0.5), 300_000, 'no overflow')
 })
