@@ -62,19 +62,24 @@ export class ClientParking {
 
   /** A slot of `clientId` freed: promotes its oldest parked job that is still delayed. Never rejects. */
   async wake (clientId: string): Promise<void> {
-    const jobs = this.parked.get(clientId)
-    while (jobs !== undefined && jobs.size > 0) {
-      const next = jobs.values().next()
-      if (next.done === true) break
-      jobs.delete(next.value)
+    for (;;) {
+      const jobId = this.takeOldest(clientId)
+      if (jobId === undefined || this.promote === undefined) return
       try {
-        if (this.promote !== undefined && await this.promote(next.value)) break
+        if (await this.promote(jobId)) return
       } catch (err) {
         // Redis away: the job comes back after its fallback delay.
-        this.logger?.warn({ eventId: next.value, err: { message: (err as Error).message } }, 'parked callback could not be woken; it returns after its delay')
-        break
+        this.logger?.warn({ eventId: jobId, err: { message: (err as Error).message } }, 'parked callback could not be woken; it returns after its delay')
+        return
       }
     }
-    if (jobs !== undefined && jobs.size === 0) this.parked.delete(clientId)
+  }
+
+  /** Removes and returns the oldest parked job of `clientId`, from the set the map holds now (parks may replace it meanwhile). */
+  private takeOldest (clientId: string): string | undefined {
+    const oldest = this.parked.get(clientId)?.values().next()
+    if (oldest === undefined || oldest.done === true) return undefined
+    this.taken(clientId, oldest.value)
+    return oldest.value
   }
 }

@@ -58,6 +58,8 @@ export class CallbackJobProcessor {
       throw new DelayedError()
     }
     this.activeByClient.set(clientId, active + 1)
+    // Room left for this client while jobs of it are parked (a woken one went to another instance): wake one more.
+    if (active + 1 < this.perClientLimit() && this.parking.count(clientId) > 0) void this.parking.wake(clientId)
     const attempt = job.attemptsMade + 1
     let result: DeliveryResult
     try {
