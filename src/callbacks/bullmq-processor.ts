@@ -3,7 +3,8 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { CallbackConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
-import { CallbackDeadLetterError, CallbackRetryError, deferDelayMs } from './bullmq-support.js'
+import { ClientParking, parkDelayMs } from './bullmq-parking.js'
+import { CallbackDeadLetterError, CallbackRetryError } from './bullmq-support.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
 import type { AttemptReport, SettledResult } from './memory-queue.js'
 import { backoffDelay, decideNext, type JitterMode } from './policy.js'
@@ -31,23 +32,34 @@ export class CallbackJobProcessor {
   private readonly random: () => number
   /** Attempts in flight in this process, per client (perClientConcurrency). */
   private readonly activeByClient = new Map<string, number>()
+  /** Jobs of clients at their limit, waiting in the delayed set for a slot (woken when one frees). */
+  readonly parking: ClientParking
 
   constructor (private readonly options: CallbackJobProcessorOptions) {
     this.config = options.config
     this.random = options.random ?? Math.random
+    this.parking = new ClientParking(options.logger)
   }
 
   async process (job: CallbackJob, token?: string): Promise<DeliveryResult> {
     const event = job.data
     const clientId = event.clientId
+    const jobId = job.id ?? event.id
+    this.parking.taken(clientId, jobId)
     const active = this.activeByClient.get(clientId) ?? 0
-    if (active >= Math.max(1, this.config.perClientConcurrency) && token !== undefined) {
-      // The client is at its limit in this process: free the slot for other clients; no attempt is counted.
+    if (active >= this.perClientLimit() && token !== undefined) {
+      // The client is at its limit in this process: free the worker slot for other clients and park
+      // the job (no attempt is counted) until a slot of this client frees and wakes it.
       const earlierDeferrals = Math.max(0, job.attemptsStarted - job.attemptsMade - 1)
-      await job.moveToDelayed(Date.now() + deferDelayMs(earlierDeferrals, this.config.timeoutMs, this.random), token)
+      await job.moveToDelayed(Date.now() + parkDelayMs(earlierDeferrals, this.config.timeoutMs, this.random), token)
+      this.parking.park(clientId, jobId)
+      // A slot that freed while the job was being moved found nothing to wake: wake it now.
+      if ((this.activeByClient.get(clientId) ?? 0) < this.perClientLimit()) void this.parking.wake(clientId)
       throw new DelayedError()
     }
     this.activeByClient.set(clientId, active + 1)
+    // Room left for this client while jobs of it are parked (a woken one went to another instance): wake one more.
+    if (active + 1 < this.perClientLimit() && this.parking.count(clientId) > 0) void this.parking.wake(clientId)
     const attempt = job.attemptsMade + 1
     let result: DeliveryResult
     try {
@@ -59,6 +71,7 @@ export class CallbackJobProcessor {
       const left = (this.activeByClient.get(clientId) ?? 1) - 1
       if (left > 0) this.activeByClient.set(clientId, left)
       else this.activeByClient.delete(clientId)
+      void this.parking.wake(clientId)
     }
     if (result.kind === 'skipped') return result
     const decision = decideNext(result, attempt, this.config, {
@@ -70,6 +83,10 @@ export class CallbackJobProcessor {
     const reason = result.kind === 'delivered' ? `HTTP ${result.status}` : result.reason
     if (decision.kind === 'retry') throw new CallbackRetryError(attempt, result, decision.delayMs, reason)
     throw new CallbackDeadLetterError(attempt, result, decision.kind === 'dead-letter' ? decision.reason : reason)
+  }
+
+  private perClientLimit (): number {
+    return Math.max(1, this.config.perClientConcurrency)
   }
 
   /** The Worker's `settings.backoffStrategy`: the delay policy.ts decided (anything else thrown: the policy's plain backoff). */

@@ -53,7 +53,9 @@ const ERROR_LOG_INTERVAL_MS = 5_000
  * job data = the event only. Each attempt goes through `deliverer.attempt`; policy.ts `decideNext`
  * decides, and the processor tells BullMQ with an error: CallbackRetryError (the custom backoff strategy
  * returns its delay) or CallbackDeadLetterError (an UnrecoverableError: failed at once). The failed set is
- * the dead-letter list. Construct, then `start()` the worker (roles `all`/`worker`).
+ * the dead-letter list. A job whose client is at perClientConcurrency in this process is parked in the
+ * delayed set and promoted when a slot of that client frees (bullmq-parking.ts), not polled.
+ * Construct, then `start()` the worker (roles `all`/`worker`).
  */
 export class BullmqCallbackQueue implements CallbackQueue {
   readonly prefix: string
@@ -82,6 +84,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
       streams: { events: { maxLen: 1_000 } }
     })
     this.queue.on('error', (err: Error) => this.logError('queue', err))
+    this.processor.parking.usePromoter(async (jobId) => await this.promoteParked(jobId))
   }
 
   /** Starts the worker (roles `all` and `worker`); idempotent. Never waits for Redis. */
@@ -199,6 +202,22 @@ export class BullmqCallbackQueue implements CallbackQueue {
       closeConnection(this.producer),
       this.workerConnection === undefined ? undefined : closeConnection(this.workerConnection)
     ])
+  }
+
+  /** Moves a parked (delayed) job to wait; false when it is no longer delayed, or the queue is closing. */
+  private async promoteParked (jobId: string): Promise<boolean> {
+    if (this.closing !== undefined) return false
+    this.assertConnected()
+    const job = await this.queue.getJob(jobId)
+    if (job === undefined) return false
+    try {
+      await job.promote()
+      return true
+    } catch (err) {
+      const code = (err as { code?: number }).code
+      if (code === ErrorCode.JobNotInState || code === ErrorCode.JobNotExist) return false
+      throw err
+    }
   }
 
   private assertConnected (): void {

@@ -76,16 +76,3 @@ export class CallbackDeadLetterError extends UnrecoverableError {
     super(reason)
   }
 }
-
-/**
- * How long a job waits when its client already has `perClientConcurrency` attempts in flight in this
- * process: 100 ms, doubled per earlier deferral of the same job, capped at the attempt timeout and 5 s,
- * with ±50 % jitter. A hung client's backlog costs a few cheap moves per timeout instead of a worker slot
- * each; a busy client's next event waits at most ~7.5 s longer than with an exact per-client FIFO.
- */
-export function deferDelayMs (earlierDeferrals: number, timeoutMs: number, random: () => number): number {
-  const base = 100
-  const cap = Math.max(base, Math.min(timeoutMs, 5_000))
-  const ceiling = Math.min(cap, base * 2 ** Math.min(Math.max(0, earlierDeferrals), 20))
-  return Math.max(1, Math.round(ceiling * (0.5 + random())))
-}

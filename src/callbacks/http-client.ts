@@ -1,6 +1,6 @@
 // The HTTP side of a callback attempt: one undici Agent, a total time budget, never a redirect.
 import { rootCertificates } from 'node:tls'
-import { Agent } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { classifyStatus, type AttemptOutcome } from './policy.js'
 import type { CallbackRequest } from './request.js'
 
@@ -8,8 +8,10 @@ export type { AttemptOutcome } from './policy.js'
 
 /** How the shared HTTP client connects, trusts and times out. */
 export interface CallbackHttpClientOptions {
-  /** One attempt's total budget (connect, headers and body), ms. */
+  /** One attempt's budget up to the response status and headers (connect included), ms. */
   timeoutMs: number
+  /** Longest the response body is read (and dropped) after the headers, ms; default min(timeoutMs, 1 s). */
+  bodyReadMs?: number
   /** Longest `Retry-After` honoured, ms. */
   retryAfterMaxMs: number
   /** Connections kept per origin (keep-alive); requests beyond it wait in the pool. */
@@ -24,6 +26,9 @@ export interface CallbackHttpClientOptions {
 
 /** Bytes of a response body read (and dropped) before the connection is cut instead. */
 const MAX_DRAINED_BYTES = 64 * 1024
+
+/** Longest a response body is read after the headers, unless the budget is smaller. */
+const BODY_READ_MAX_MS = 1_000
 
 const TLS_ERROR = /CERT|SELF_SIGNED|SSL|TLS|UNABLE_TO_(GET|VERIFY)|ALTNAME/
 
@@ -88,11 +93,13 @@ export function errorReason (err: unknown): string {
 export class CallbackHttpClient {
   private readonly agent: Agent
   private readonly timeoutMs: number
+  private readonly bodyReadMs: number
   private readonly retryAfterMaxMs: number
   private readonly now: () => number
 
   constructor (options: CallbackHttpClientOptions) {
     this.timeoutMs = options.timeoutMs
+    this.bodyReadMs = Math.max(1, options.bodyReadMs ?? Math.min(options.timeoutMs, BODY_READ_MAX_MS))
     this.retryAfterMaxMs = options.retryAfterMaxMs
     this.now = options.now ?? Date.now
     const extraCa = options.extraCa ?? []
@@ -101,7 +108,7 @@ export class CallbackHttpClient {
       pipelining: 1,
       keepAliveTimeout: 4_000,
       headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      bodyTimeout: this.bodyReadMs,
       connect: {
         timeout: Math.min(options.timeoutMs, 10_000),
         rejectUnauthorized: options.insecureSkipVerify !== true,
@@ -113,8 +120,10 @@ export class CallbackHttpClient {
   }
 
   /**
-   * Posts the request once. Resolves (never rejects) with the classified outcome: a target that does
-   * not finish its answer within timeoutMs, headers and body together, is a `retry` with reason `timeout`.
+   * Posts the request once. Resolves (never rejects) with the classified outcome: a target whose status
+   * and headers do not arrive within timeoutMs is a `retry` with reason `timeout`. The status decides:
+   * the body is only read to keep the connection reusable, at most MAX_DRAINED_BYTES for at most
+   * bodyReadMs, then the connection is cut; a slow or endless body never turns a 2xx into a retry.
    */
   async send (request: CallbackRequest): Promise<AttemptOutcome> {
     let origin = request.origin
@@ -139,14 +148,8 @@ export class CallbackHttpClient {
         body: request.body,
         signal: deadline
       })
-      let drained = 0
-      for await (const chunk of response.body) {
-        drained += (chunk as Buffer).length
-        if (drained > MAX_DRAINED_BYTES) {
-          response.body.destroy()
-          break
-        }
-      }
+      clearTimeout(timer) // the status is in: the attempt's deadline no longer applies
+      await this.discardBody(response.body)
       const retryAfter = response.headers['retry-after']
       return classifyStatus(
         response.statusCode,
@@ -161,6 +164,19 @@ export class CallbackHttpClient {
       return { kind: 'retry', reason: errorReason(err) }
     } finally {
       clearTimeout(timer)
+    }
+  }
+
+  /** Reads and drops a response body: at most MAX_DRAINED_BYTES, for at most bodyReadMs; past either the connection is cut. */
+  private async discardBody (body: Dispatcher.ResponseData['body']): Promise<void> {
+    const cut = setTimeout(() => { body.destroy() }, this.bodyReadMs)
+    try {
+      // dump() destroys the stream past the limit and resolves once it is closed, either way.
+      await body.dump({ limit: MAX_DRAINED_BYTES })
+    } catch {
+      // A body cut short or failing after the status changes nothing: the status was received.
+    } finally {
+      clearTimeout(cut)
     }
   }
 

@@ -1,8 +1,9 @@
-// The in-process callback queue of the embedded store: timers, fair per-client concurrency, dead letters.
+// The in-process callback queue of the embedded store: timers, fair per-client concurrency, bounds, dead letters.
 import type { Logger } from 'pino'
 import type { CallbackConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
+import { DeadLetterList, eventBytes, QUEUE_FULL_REASON, queueLimits, ThrottledWarning, type QueueLimits } from './memory-queue-bounds.js'
 import { decideNext, type JitterMode } from './policy.js'
 import type { CallbackQueue, CallbackQueueStats, DeadLetter } from './queue.js'
 
@@ -45,20 +46,29 @@ interface Entry {
   attempts: number
   previousDelayMs?: number
   timer?: NodeJS.Timeout
+  /** eventBytes(event), counted in the queue's held bytes while the entry exists. */
+  bytes: number
 }
 
 /**
  * CallbackQueue for one process (nothing survives a restart, like the embedded store). Ready events
  * wait in one FIFO per client, served round-robin, so a client at its perClientConcurrency limit
  * (say, a target that hangs) never holds a global slot another client could use (R15).
+ * Memory is bounded: at most queue-max-events callbacks and queue-max-bytes (estimated) are held; an
+ * event past either bound is dead-lettered at once with QUEUE_FULL_REASON (its command's state is
+ * decided already; replay is the way back), reported to onQueueFull listeners and logged once per
+ * window. The dead letters are bounded by dead-letter-max and, separately, by queue-max-bytes.
  */
 export class MemoryCallbackQueue implements CallbackQueue {
   private readonly options: MemoryCallbackQueueOptions
   private readonly config: CallbackConfig
   private readonly now: () => number
   private readonly rememberedMax: number
+  private readonly limits: QueueLimits
   /** Every event queued, delayed or in flight, by id. */
   private readonly entries = new Map<string, Entry>()
+  /** Sum of the entries' bytes. */
+  private heldBytes = 0
   /** Ready events per client; Map order is the round-robin order. */
   private readonly ready = new Map<string, Entry[]>()
   private readonly activeByClient = new Map<string, number>()
@@ -66,7 +76,9 @@ export class MemoryCallbackQueue implements CallbackQueue {
   private readonly inFlight = new Set<Promise<void>>()
   /** Ids seen recently (insertion order, oldest evicted first). */
   private readonly seen = new Set<string>()
-  private readonly dead = new Map<string, DeadLetter>()
+  private readonly dead: DeadLetterList
+  private readonly queueFullListeners = new Set<(count: number) => void>()
+  private readonly queueFullWarning: ThrottledWarning
   private waiting = 0
   private active = 0
   private delivered = 0
@@ -77,22 +89,31 @@ export class MemoryCallbackQueue implements CallbackQueue {
     this.config = options.config
     this.now = options.now ?? Date.now
     this.rememberedMax = Math.max(1, options.rememberedIds ?? 100_000)
+    this.limits = queueLimits(this.config)
+    this.dead = new DeadLetterList(this.limits, options.logger, this.now)
+    this.queueFullWarning = new ThrottledWarning(options.logger,
+      'callback queue full: callbacks dead-lettered without an attempt (queue-max-events / queue-max-bytes)', undefined, this.now)
   }
 
   async enqueue (events: CallbackEvent[]): Promise<void> {
     if (this.closed) throw new Error('callback queue is closed')
+    let full = 0
     for (const event of events) {
       if (this.seen.has(event.id) || this.entries.has(event.id) || this.dead.has(event.id)) continue
       this.remember(event.id)
-      const entry: Entry = { event, attempts: 0 }
-      this.entries.set(event.id, entry)
-      this.pushReady(entry)
+      if (!this.hold(event)) full++
     }
+    this.reportQueueFull(full)
     this.pump()
   }
 
+  /** Listens for callbacks dead-lettered because the queue was full (`count` per enqueue or replay). */
+  onQueueFull (listener: (count: number) => void): void {
+    this.queueFullListeners.add(listener)
+  }
+
   async deadLetters (limit = 100): Promise<DeadLetter[]> {
-    return [...this.dead.values()].reverse().slice(0, Math.max(0, limit))
+    return this.dead.newest(limit)
   }
 
   async replay (eventId: string): Promise<boolean> {
@@ -100,9 +121,8 @@ export class MemoryCallbackQueue implements CallbackQueue {
     const letter = this.dead.get(eventId)
     if (letter === undefined) return false
     this.dead.delete(eventId)
-    const entry: Entry = { event: letter.event, attempts: 0 }
-    this.entries.set(eventId, entry)
-    this.pushReady(entry)
+    // A full queue dead-letters it again at once (reason: queue full), like any event past the bound.
+    this.reportQueueFull(this.hold(letter.event) ? 0 : 1)
     this.pump()
     return true
   }
@@ -115,6 +135,11 @@ export class MemoryCallbackQueue implements CallbackQueue {
       deadLettered: this.dead.size,
       delivered: this.delivered
     }
+  }
+
+  /** What the queue holds now against its bounds (tests, diagnostics). */
+  usage (): { events: number, bytes: number, deadLetterBytes: number, limits: QueueLimits } {
+    return { events: this.entries.size, bytes: this.heldBytes, deadLetterBytes: this.dead.bytes, limits: this.limits }
   }
 
   async ping (): Promise<void> {}
@@ -140,6 +165,41 @@ export class MemoryCallbackQueue implements CallbackQueue {
     if (this.seen.size > this.rememberedMax) {
       const oldest = this.seen.values().next()
       if (oldest.done !== true) this.seen.delete(oldest.value)
+    }
+  }
+
+  /** Queues a fresh schedule for `event` within the bounds; past them, dead-letters it and returns false. */
+  private hold (event: CallbackEvent): boolean {
+    const bytes = eventBytes(event)
+    const bound = this.entries.size >= this.limits.maxEvents
+      ? 'queue-max-events'
+      : this.heldBytes + bytes > this.limits.maxBytes ? 'queue-max-bytes' : undefined
+    if (bound !== undefined) {
+      this.dead.add({ event, attempts: 0, reason: QUEUE_FULL_REASON, failedAt: this.now() })
+      this.queueFullWarning.note({ bound, events: this.entries.size, bytes: this.heldBytes, maxEvents: this.limits.maxEvents, maxBytes: this.limits.maxBytes, eventId: event.id, clientId: event.clientId })
+      this.observe(event, undefined, { kind: 'dead-lettered', reason: QUEUE_FULL_REASON, attempts: 0 })
+      return false
+    }
+    const entry: Entry = { event, attempts: 0, bytes }
+    this.entries.set(event.id, entry)
+    this.heldBytes += bytes
+    this.pushReady(entry)
+    return true
+  }
+
+  /** Removes a settled entry and its bytes. */
+  private release (entry: Entry): void {
+    if (this.entries.delete(entry.event.id)) this.heldBytes -= entry.bytes
+  }
+
+  private reportQueueFull (count: number): void {
+    if (count === 0) return
+    for (const listener of this.queueFullListeners) {
+      try {
+        listener(count)
+      } catch (err) {
+        this.options.logger?.error({ err }, 'callback queue-full listener threw')
+      }
     }
   }
 
@@ -201,7 +261,7 @@ export class MemoryCallbackQueue implements CallbackQueue {
   private settle (entry: Entry, result: DeliveryResult): void {
     const { event, attempts } = entry
     if (result.kind === 'skipped') {
-      this.entries.delete(event.id)
+      this.release(entry)
       this.observe(event, { attempt: attempts, result }, { kind: 'skipped', reason: result.reason, attempts })
       return
     }
@@ -211,7 +271,7 @@ export class MemoryCallbackQueue implements CallbackQueue {
       previousDelayMs: entry.previousDelayMs
     })
     if (decision.kind === 'delivered' && result.kind === 'delivered') {
-      this.entries.delete(event.id)
+      this.release(entry)
       this.delivered++
       this.observe(event, { attempt: attempts, result }, { kind: 'delivered', status: result.status, attempts })
     } else if (decision.kind === 'retry') {
@@ -226,28 +286,17 @@ export class MemoryCallbackQueue implements CallbackQueue {
       }, decision.delayMs)
       this.delayed.add(entry)
     } else if (decision.kind === 'dead-letter') {
-      this.entries.delete(event.id)
-      this.addDeadLetter({ event, attempts, reason: decision.reason, failedAt: this.now() })
+      this.release(entry)
+      this.dead.add({ event, attempts, reason: decision.reason, failedAt: this.now() })
       this.options.logger?.warn({ eventId: event.id, commandId: event.commandId, clientId: event.clientId, attempts, reason: decision.reason },
         'callback dead-lettered')
       this.observe(event, { attempt: attempts, result }, { kind: 'dead-lettered', reason: decision.reason, attempts })
     }
   }
 
-  private addDeadLetter (letter: DeadLetter): void {
-    this.dead.set(letter.event.id, letter)
-    const max = Math.max(1, this.config.deadLetterMax)
-    while (this.dead.size > max) {
-      const oldest = this.dead.keys().next()
-      if (oldest.done === true) break
-      this.dead.delete(oldest.value)
-      this.options.logger?.warn({ eventId: oldest.value }, 'oldest dead letter dropped (deadLetterMax reached)')
-    }
-  }
-
-  private observe (event: CallbackEvent, report: AttemptReport, settled?: SettledResult): void {
+  private observe (event: CallbackEvent, report: AttemptReport | undefined, settled?: SettledResult): void {
     try {
-      this.options.onAttempt?.(event, report)
+      if (report !== undefined) this.options.onAttempt?.(event, report)
       if (settled !== undefined) this.options.onSettled?.(event, settled)
     } catch (err) {
       this.options.logger?.error({ eventId: event.id, err }, 'callback queue observer threw')

@@ -25,6 +25,8 @@ export interface CallbackQueue {
   /** Queues a dead letter again with a fresh schedule; false when no dead letter has that id. */
   replay (eventId: string): Promise<boolean>
   stats (): Promise<CallbackQueueStats>
+  /** Calls `listener` with the number of callbacks just dead-lettered because the queue was full; unbounded drivers leave it out. */
+  onQueueFull? (listener: (count: number) => void): void
   /** Starts delivering (a worker); drivers that deliver from construction leave it out. */
   start? (): void
   /** Resolves when the queue's backend answers. */

@@ -104,7 +104,9 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
       insecureSkipVerify: callbacks['insecure-skip-verify'],
       deadLetterMax: callbacks['dead-letter-max'],
       lockDurationMs: callbacks['lock-duration-ms'],
-      stalledIntervalMs: callbacks['stalled-interval-ms']
+      stalledIntervalMs: callbacks['stalled-interval-ms'],
+      queueMaxEvents: callbacks['queue-max-events'],
+      queueMaxBytes: callbacks['queue-max-bytes']
     }),
     generateClientOpen: broker['generate-client-open'],
     admin: admin?.username === undefined ? undefined : { username: admin.username, password: admin.password },

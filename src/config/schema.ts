@@ -102,7 +102,10 @@ const brokerSchema: SchemaNode = {
         'insecure-skip-verify': flag(false),
         'dead-letter-max': integer(10000, 0),
         'lock-duration-ms': integer(10000, 1000, 600000),
-        'stalled-interval-ms': integer(5000, 500, 600000)
+        'stalled-interval-ms': integer(5000, 500, 600000),
+        // No schema default: absent means the embedded queue's defaults (memory-queue-bounds.ts).
+        'queue-max-events': { type: 'integer', minimum: 1, maximum: 10000000 },
+        'queue-max-bytes': { type: 'integer', minimum: 1048576 }
       }
     },
     'generate-client-open': flag(false),
@@ -138,8 +141,9 @@ const brokerSchema: SchemaNode = {
       default: {},
       properties: {
         'max-event-loop-delay-ms': integer(1000, 0),
-        'max-heap-used-bytes': integer(0, 0),
-        'max-rss-bytes': integer(0, 0),
+        // No schema default: absent means derived from the heap limit (server/app.ts memoryLimits).
+        'max-heap-used-bytes': { type: 'integer', minimum: 0 },
+        'max-rss-bytes': { type: 'integer', minimum: 0 },
         'start-grace-ms': integer(5000, 0, 600000)
       }
     },

@@ -47,7 +47,7 @@ export interface RedisConfig {
 }
 
 export interface CallbackConfig {
-  /** One attempt's total time budget, ms. */
+  /** One attempt's budget up to the target's status and headers, ms (the body is read separately, bounded). */
   timeoutMs: number
   /** Attempts in all (the first one included) before dead-lettering. */
   attempts: number
@@ -70,6 +70,10 @@ export interface CallbackConfig {
   lockDurationMs: number
   /** BullMQ (Redis store): how often workers look for callbacks whose worker died (R19), ms. */
   stalledIntervalMs: number
+  /** Embedded queue: most callbacks held (waiting, delayed, in flight); past it a new one is dead-lettered. Absent: 20,000. */
+  queueMaxEvents?: number
+  /** Embedded queue: most bytes (estimated) of callbacks held, and separately of dead letters. Absent: 64 MiB. */
+  queueMaxBytes?: number
 }
 
 export interface CommandLimits {
@@ -111,8 +115,10 @@ export interface BrokerSettings {
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
   overload: {
     maxEventLoopDelayMs: number
-    maxHeapUsedBytes: number
-    maxRssBytes: number
+    /** Absent: 90 % of V8's heap limit (app.ts memoryLimits). */
+    maxHeapUsedBytes?: number
+    /** Absent: 1.5 times V8's heap limit, at most 90 % of a cgroup memory limit (app.ts memoryLimits). */
+    maxRssBytes?: number
     /** No shedding for this long after the app is ready: start-up work (module loading, TLS) is not overload. */
     startGraceMs: number
   }

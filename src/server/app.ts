@@ -1,9 +1,12 @@
 // buildApp(): the whole HTTP surface as a Fastify instance that never listens (tests inject into it).
+import { totalmem } from 'node:os'
+import { getHeapStatistics } from 'node:v8'
 import swagger from '@fastify/swagger'
 import underPressure from '@fastify/under-pressure'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
+import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
 import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
@@ -24,6 +27,20 @@ export interface BuildAppOptions {
   logger?: Logger
   /** Extra Fastify server options from the process (https, timeouts). */
   server?: Partial<FastifyServerOptions> & { https?: object | null }
+}
+
+/**
+ * under-pressure's memory limits: as configured (0 turns one off), else derived from V8's heap limit:
+ * heap used above 90 % of it, RSS above 1.5 times it, and at most 90 % of the memory a cgroup allows
+ * when that is less than the machine has: shedding starts before V8 or the OOM killer ends the process.
+ */
+export function memoryLimits (overload: Pick<BrokerSettings['overload'], 'maxHeapUsedBytes' | 'maxRssBytes'>,
+  heapLimit = getHeapStatistics().heap_size_limit, machine = { total: totalmem(), constrained: process.constrainedMemory() ?? 0 }): { maxHeapUsedBytes: number, maxRssBytes: number } {
+  const cgroup = machine.constrained > 0 && machine.constrained < machine.total ? machine.constrained : Infinity
+  return {
+    maxHeapUsedBytes: overload.maxHeapUsedBytes ?? Math.floor(heapLimit * 0.9),
+    maxRssBytes: overload.maxRssBytes ?? Math.floor(Math.min(heapLimit * 1.5, cgroup * 0.9))
+  }
 }
 
 /** Builds the broker's Fastify app on a ready BrokerContext. Call `ready()` or `listen()` on it. */
@@ -75,8 +92,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
-    maxHeapUsedBytes: overload.maxHeapUsedBytes,
-    maxRssBytes: overload.maxRssBytes,
+    ...memoryLimits(overload),
     sampleInterval: 200,
     // Shed load with our error body (R29); liveness opts out so an overloaded broker is not restarted.
     pressureHandler: (request, reply, type) => {

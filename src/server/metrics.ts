@@ -11,6 +11,7 @@ export class BrokerMetrics {
   readonly finished = new Counter({ name: 'hermod_commands_finished_total', help: 'Commands that reached a terminal state, by state (counted when their callback event is queued)', labelNames: ['state'] as const, registers: [this.registry] })
   readonly deadlinesWithoutRecord = new Counter({ name: 'hermod_deadlines_without_record_total', help: 'Deadlines the sweeper found without their command record (unswept past lifespan + broker.purge-grace-ms): no TIMEOUT event was written', registers: [this.registry] })
   readonly callbackAttempts = new Counter({ name: 'hermod_callback_attempts_total', help: 'Callback delivery attempts, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] })
+  readonly callbacksQueueFull = new Counter({ name: 'hermod_callbacks_queue_full_total', help: 'Callbacks dead-lettered without an attempt because the embedded callback queue was full (queue-max-events / queue-max-bytes)', registers: [this.registry] })
   readonly requestDuration = new Histogram({
     name: 'hermod_http_request_duration_seconds',
     help: 'HTTP request duration, by route and status class',
@@ -21,6 +22,7 @@ export class BrokerMetrics {
 
   constructor (queue: CallbackQueue, waiters: BoxWaiters) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })
+    queue.onQueueFull?.((count) => { this.callbacksQueueFull.inc(count) })
     const registry = this.registry
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })

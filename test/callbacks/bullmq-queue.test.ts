@@ -4,53 +4,14 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import type { ClientRegistry } from '../../src/auth/clients.js'
-import { BullmqCallbackQueue, type BullmqCallbackQueueOptions } from '../../src/callbacks/bullmq-queue.js'
-import { CallbackDeliverer } from '../../src/callbacks/deliverer.js'
-import type { AttemptReport, SettledResult } from '../../src/callbacks/memory-queue.js'
-import type { CallbackConfig } from '../../src/config/types.js'
-import type { CallbackEvent } from '../../src/mailbox/types.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { captureLogger, makeClient, makeConfig, makeEvent, registryOf, sleep, startReceiver, waitFor, type WithTeardown } from './helpers.js'
+import { bullmqHarness, freshPrefix } from './bullmq-helpers.js'
+import { makeClient, makeConfig, makeEvent, registryOf, sleep, startReceiver, waitFor } from './helpers.js'
 
 const redis = await startRedis()
 t.teardown(async () => { await redis.destroy() })
 
-let prefixes = 0
-const freshPrefix = (): string => `cbq${process.pid}t${++prefixes}`
-
-interface Harness {
-  queue: BullmqCallbackQueue
-  prefix: string
-  settled: Array<{ event: CallbackEvent, result: SettledResult }>
-  attempts: Array<{ event: CallbackEvent, report: AttemptReport }>
-  log: ReturnType<typeof captureLogger>
-}
-
-async function harness (t: WithTeardown, clients: ClientRegistry, config: CallbackConfig,
-  extra: Partial<BullmqCallbackQueueOptions> & { prefix?: string, url?: string } = {}): Promise<Harness> {
-  const log = captureLogger()
-  const deliverer = new CallbackDeliverer({ clients, config, logger: log.logger })
-  const settled: Harness['settled'] = []
-  const attempts: Harness['attempts'] = []
-  const { prefix = freshPrefix(), url = redis.url, ...rest } = extra
-  const queue = new BullmqCallbackQueue({
-    redis: { url, prefix, options: {} },
-    deliverer,
-    config,
-    logger: log.logger,
-    onAttempt: (event, report) => attempts.push({ event, report }),
-    onSettled: (event, result) => settled.push({ event, result }),
-    ...rest
-  })
-  t.teardown(async () => {
-    await queue.close()
-    await deliverer.close()
-  })
-  queue.start()
-  await queue.waitUntilReady()
-  return { queue, prefix, settled, attempts, log }
-}
+const harness = bullmqHarness(redis.url)
 
 /** Every key under `prefix` with its whole content (strings, hashes, lists, sets, sorted sets, streams) as text. */
 async function dumpPrefix (prefix: string): Promise<Map<string, string>> {

@@ -132,12 +132,11 @@ async function dripServer (t: WithTeardown, prefix: string, drip: string, everyM
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-t.test('R15: a hanging target or one that drips headers or body times out after ~timeoutMs', async t => {
+t.test('R15: a hanging target or one that drips its headers times out after ~timeoutMs', async t => {
   const hang = await startReceiver(() => {})
   t.teardown(hang.close)
   const dripHeaders = await dripServer(t, '', 'HTTP/1.1 200 OK\r\nX-Slow: 1\r\n', 20)
-  const dripBody = await dripServer(t, 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n', 'x', 20)
-  for (const [name, url] of [['hang', hang.url], ['drip headers', dripHeaders], ['drip body', dripBody]] as const) {
+  for (const [name, url] of [['hang', hang.url], ['drip headers', dripHeaders]] as const) {
     const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: url })), makeConfig({ timeoutMs: 300 }))
     const started = Date.now()
     const outcome = await d.attempt(makeEvent())
@@ -146,6 +145,24 @@ t.test('R15: a hanging target or one that drips headers or body times out after 
     t.ok(elapsed >= 290, `${name}: not before the budget (${elapsed} ms)`)
     t.ok(elapsed < 5_000, `${name}: bounded (${elapsed} ms)`)
   }
+})
+
+t.test('a status received in time is the outcome: a body dripped past the timeout or too large is cut, never a timeout', async t => {
+  const cases = [
+    ['200, body dripped', await dripServer(t, 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n', 'x', 20), { kind: 'delivered', status: 200 }],
+    ['200, chunked body that never ends', await dripServer(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', '1\r\nx\r\n', 20), { kind: 'delivered', status: 200 }],
+    ['503, body dripped', await dripServer(t, 'HTTP/1.1 503 Busy\r\nContent-Length: 100000\r\n\r\n', 'x', 20), { kind: 'retry', reason: 'HTTP 503', status: 503 }]
+  ] as const
+  for (const [name, url, expected] of cases) {
+    const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: url })), makeConfig({ timeoutMs: 1_500 }))
+    const started = Date.now()
+    t.same(await d.attempt(makeEvent()), expected, name)
+    t.ok(Date.now() - started < 5_000, `${name}: the body read is bounded (${Date.now() - started} ms)`)
+  }
+  const big = await startReceiver((_req, res) => { res.writeHead(200).end(Buffer.alloc(4 * 1024 * 1024, 'x')) })
+  t.teardown(big.close)
+  const { deliverer: d } = deliverer(t, registryOf(makeClient({ callbackUrl: big.url })), makeConfig({ timeoutMs: 1_500 }))
+  t.same(await d.attempt(makeEvent()), { kind: 'delivered', status: 200 }, 'a 4 MiB body is not read to its end')
 })
 
 t.test('connection refused is retried with the error code as the reason', async t => {

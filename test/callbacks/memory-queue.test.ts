@@ -140,6 +140,24 @@ t.test('R15: a hanging client times out while another client\'s callbacks go thr
   t.equal(hang.requests.length, 3, 'each slow callback reached its target (one at a time) and got no answer')
 })
 
+t.test('a 200 whose body drips past the timeout is one attempt, recorded as delivered', async t => {
+  const receiver = await startReceiver((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.flushHeaders()
+    const timer = setInterval(() => { res.write('x') }, 50)
+    res.on('close', () => { clearInterval(timer) })
+  })
+  t.teardown(receiver.close)
+  const { queue, settled, attempts } = harness(t, registryOf(makeClient({ callbackUrl: receiver.url })), makeConfig({ timeoutMs: 1_500, attempts: 3 }))
+  await queue.enqueue([makeEvent()])
+  await waitFor(() => settled.length === 1, 15_000)
+  await sleep(600) // a wrongly scheduled retry (10..40 ms backoff) would be made by now
+  t.same(settled[0]?.result, { kind: 'delivered', status: 200, attempts: 1 })
+  t.equal(attempts.length, 1)
+  t.equal(receiver.requests.length, 1, 'the target was called once')
+  t.match(await queue.stats(), { delivered: 1, deadLettered: 0, delayed: 0 })
+})
+
 t.test('concurrency limits: per client and global, never exceeded, both reached', async t => {
   let inFlight = 0
   let peak = 0

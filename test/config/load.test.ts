@@ -89,7 +89,7 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     devSink: false,
     dev: { enabled: false, deliveryLogSize: 1000 },
     contentProvider: { timeoutMs: 5000 },
-    overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 5000 },
+    overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000 },
     log: { level: 'info', pretty: 'auto' },
     trustProxy: false
   })
