@@ -110,6 +110,8 @@ export interface BrokerSettings {
   log: { level: string, pretty: 'auto' | boolean }
   /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string
+  /** Where the broker keeps files across restarts (the generated self-signed certificate), absolute. */
+  dataDir: string
 }
 
 export interface BrokerConfig {

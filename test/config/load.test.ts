@@ -89,7 +89,8 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     devSink: false,
     overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 5000 },
     log: { level: 'info', pretty: 'auto' },
-    trustProxy: false
+    trustProxy: false,
+    dataDir: join(cwd, '.hermod')
   })
 })
 
