@@ -18,6 +18,8 @@ COPY src/mailbox/scripts ./src/mailbox/scripts
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
+# broker.data-dir (.hermod under /app): the generated self-signed certificate is kept there across restarts.
+RUN mkdir -p /app/.hermod && chown node:node /app/.hermod
 USER node
 EXPOSE 20400
 # Hermod's layout: /app/config/application.yml (mount yours over it) and /app/certificates/.

@@ -8,6 +8,7 @@ import type { BenchTarget } from '../bench/hermod-api.js'
 import { runLoad } from '../bench/load-run.js'
 import { startReceiver, type CallbackReceiver } from '../bench/receiver.js'
 import { startPrivateRedis, type PrivateRedis } from '../bench/redis-server.js'
+import { probeRoundTrip, ProbeFailedError, roundTripRequirement } from './bench-probe.js'
 
 export const BENCH_HELP = `hermod-broker bench: load a broker as server systems, devices and a callback receiver at once
 
@@ -21,11 +22,12 @@ Usage:
 Without --url, a broker process is started on a generated config (TLS with its self-signed
 certificate, log level warn, one client whose callback-url is the bench's receiver); --store redis
 without --redis-url also starts a private redis-server (free port, temp dir, nothing saved).
-With --url (loopback only), --api-key is a client whose callback-url is
-http://127.0.0.1:<receiver-port> (append mode).
+With --url (loopback only), a round-trip run needs a callback receiver the target calls: ${roundTripRequirement('<receiver-port>')}.
+One round trip is tried first; without its callback the bench stops at once and says so.
 
   --scenario     roundtrip (default): accept, device read, answer, callback received; accept: posts only
-  --duration     measured seconds (default 10); --warmup seconds before it (default 2)
+  --duration     measured seconds (default 10); --warmup unmeasured seconds before it (default: a fifth
+                 of the duration, at most 2; 0 for none); the run takes about their sum
   --requests     at most this many operations (default 1000000)
   --connections  keep-alive TLS 1.3 connections = operations in flight (default 32)
   --rate         fixed operations per second, latency measured from the intended start (default: max)
@@ -132,7 +134,9 @@ export function parseBenchArgs (args: string[]): BenchArgs {
     maxOperations: positiveNumber('requests', values.requests, 1_000_000, true),
     connections: positiveNumber('connections', values.connections, 32, true),
     ...(values.rate === undefined ? {} : { rate: positiveNumber('rate', values.rate, 0) }),
-    warmupMs: values.warmup === undefined ? 2000 : (values.warmup === '0' ? 0 : positiveNumber('warmup', values.warmup, 2)) * 1000,
+    warmupMs: values.warmup === undefined
+      ? Math.min(2000, positiveNumber('duration', values.duration, 10) * 200)
+      : (values.warmup === '0' ? 0 : positiveNumber('warmup', values.warmup, 2)) * 1000,
     callbackTimeoutMs: positiveNumber('callback-timeout', values['callback-timeout'], 10) * 1000,
     ...(values.json === undefined ? {} : { json: values.json }),
     pin: values.pin !== 'off' && values.url === undefined
@@ -173,7 +177,10 @@ export async function runBench (args: string[]): Promise<number> {
     if (options.url !== undefined) {
       const url = new URL(options.url)
       target = { origin: url.origin, prefix: url.pathname.replace(/\/+$/, ''), apiKey: options.apiKey! }
-      if (options.scenario === 'roundtrip') process.stderr.write(`bench: callbacks are expected at ${receiver.url}/callback/sign\n`)
+      if (options.scenario === 'roundtrip') {
+        process.stderr.write(`bench: callbacks are expected at ${receiver.url}/callback/sign\n`)
+        await probeRoundTrip(target, waiters, receiver.port, Math.min(options.callbackTimeoutMs, 5_000))
+      }
     } else {
       const layout = options.pin ? cpuLayout() : null
       if (layout !== null && !pinSelf(layout.client)) process.stderr.write('bench: could not pin the load generator to a CPU\n')
@@ -213,6 +220,7 @@ export async function runBench (args: string[]): Promise<number> {
     return 0
   } catch (err) {
     process.stderr.write(`hermod-broker bench: ${(err as Error).message}\n`)
+    if (err instanceof ProbeFailedError) process.stderr.write('(hermod-broker bench --help for usage)\n')
     return 1
   } finally {
     process.off('SIGINT', onSignal)

@@ -1,4 +1,4 @@
-// The `hermod-broker` command: start, generate-client, dlq, device, version, help.
+// The `hermod-broker` command: start, generate-client, dlq, bench, device, healthcheck, version, help.
 import { parseArgs } from 'node:util'
 import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.js'
 import { ConfigError, loadConfig } from '../config/load.js'
@@ -9,25 +9,15 @@ import { runBench } from './bench.js'
 import { runDevice } from './device.js'
 import { runDlq } from './dlq.js'
 import { runHealthcheck } from './healthcheck.js'
-
-const HELP = `hermod-broker ${VERSION}: a Hermod-compatible messaging broker
-
-Usage:
-  hermod-broker start [--config FILE] [--port N] [--role all|api|worker] [--set key=value]...
-  hermod-broker generate-client <client-id> [--group GROUP]
-  hermod-broker dlq list [--limit N] [--url URL] [--user USER:PASSWORD] [--insecure]
-  hermod-broker dlq replay <event-id> [--url URL] [--user USER:PASSWORD] [--insecure]
-  hermod-broker bench [--store memory|redis | --url URL --api-key KEY] [--scenario roundtrip|accept] ...
-  hermod-broker device <uri|location|personal://…> [--watch] [--reject | --response FILE] [--profile FILE] ...
-  hermod-broker healthcheck [--config FILE]     exit 0 when the local broker is ready (Docker HEALTHCHECK)
-  hermod-broker version
-
-Config: --config, else $HERMOD_CONFIG, else ./config/application.yml. Environment overrides in
-Spring's form (SERVER_PORT=8443, BROKER_STORE=redis); --set takes any key (--set server.port=8443).
-`
+import { commandHelp, MAIN_HELP as HELP } from './help.js'
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  const help = command === undefined ? undefined : commandHelp(command, rest)
+  if (help !== undefined) {
+    process.stdout.write(help)
+    return 0
+  }
   switch (command) {
     case 'start': return await start(rest)
     case 'generate-client': return generateClient(rest)

@@ -1,5 +1,6 @@
 // Builds the BrokerConfig (camelCase) from validated kebab-case settings: derived defaults, normalised prefixes, absolute paths.
 import { hostname } from 'node:os'
+import { resolve } from 'node:path'
 import { resolveConfiguredPath } from './paths.js'
 import type { BrokerConfig, BrokerSettings, ClientConfig, SslConfig } from './types.js'
 
@@ -55,7 +56,7 @@ export function buildBrokerConfig (settings: Settings, context: BuildContext): {
     publicUrl,
     fqdn,
     allowedClients: (settings['allowed-clients'] as Settings[]).map(buildClient),
-    broker: buildBrokerSettings(settings.broker, filePath),
+    broker: buildBrokerSettings(settings.broker, filePath, context.cwd),
     ...(context.configFile === undefined ? {} : { source: context.configFile })
   }
   return { config, notices }
@@ -75,7 +76,7 @@ function buildClient (client: Settings): ClientConfig {
   })
 }
 
-function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name: string) => string | undefined): BrokerSettings {
+function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name: string) => string | undefined, cwd: string): BrokerSettings {
   const { redis, commands, callbacks, admin, log } = broker
   return withoutUndefined({
     store: broker.store,
@@ -124,7 +125,8 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
       startGraceMs: broker.overload['start-grace-ms']
     },
     log: { level: log.level, pretty: log.pretty },
-    trustProxy: broker['trust-proxy']
+    trustProxy: broker['trust-proxy'],
+    dataDir: resolve(cwd, broker['data-dir'])
   })
 }
 

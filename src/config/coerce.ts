@@ -3,7 +3,8 @@ import { parse as parseYaml } from 'yaml'
 import type { CanonicalNode, CanonicalTree } from './bind.js'
 import { ConfigText } from './config-text.js'
 import { resolvePlaceholders } from './placeholders.js'
-import { displayPath, kindOf, type SettingPath } from './relaxed-names.js'
+import { resolveDottedKey } from './override-sources.js'
+import { displayPath, kindOf, splitDottedKey, type SettingPath } from './relaxed-names.js'
 import type { SchemaNode } from './schema.js'
 
 /** Plain values ready for the JSON schema, where each came from, and what could not be resolved. */
@@ -26,7 +27,7 @@ const booleanWords: Record<string, boolean> = { true: true, false: false, yes: t
  * as not set. What cannot be coerced stays a string, so the schema names the expected type.
  */
 export function coerceSettings (tree: CanonicalTree, schema: SchemaNode, env: NodeJS.ProcessEnv): CoercedSettings {
-  const coercer = new Coercer(env)
+  const coercer = new Coercer(env, tree)
   const values = coercer.node(tree, schema, [])
   return {
     values: values === absent || typeof values !== 'object' || values === null ? {} : values as Record<string, unknown>,
@@ -40,8 +41,28 @@ class Coercer {
   readonly origins = new Map<string, string>()
   readonly problems: string[] = []
   readonly unresolved = new Set<string>()
+  /** Settings whose placeholders are being resolved, to stop `${a}` -> `${b}` -> `${a}` cycles. */
+  private readonly resolving = new Set<string>()
 
-  constructor (private readonly env: NodeJS.ProcessEnv) {}
+  constructor (private readonly env: NodeJS.ProcessEnv, private readonly tree: CanonicalTree) {}
+
+  /** Another setting's effective text, for `${server.port}`: undefined when unset, unknown or part of a cycle. */
+  private readonly setting = (name: string): string | undefined => {
+    const path = resolveDottedKey(splitDottedKey(name))
+    let node: CanonicalNode | undefined = this.tree
+    for (const element of path ?? []) {
+      node = node === undefined || node instanceof ConfigText || node instanceof Map ? undefined : (node as Record<string | number, CanonicalNode>)[element]
+    }
+    const key = displayPath(path ?? [])
+    if (path === undefined || !(node instanceof ConfigText) || this.resolving.has(key)) return undefined
+    this.resolving.add(key)
+    try {
+      const value = resolvePlaceholders(node.text, this.env, this.setting).value
+      return value === '' ? undefined : value
+    } finally {
+      this.resolving.delete(key)
+    }
+  }
 
   node (node: CanonicalNode, schema: SchemaNode | undefined, path: SettingPath): unknown {
     const kind = schema === undefined ? undefined : kindOf(schema)
@@ -95,7 +116,7 @@ class Coercer {
   private resolve (node: ConfigText, path: SettingPath): string {
     const where = displayPath(path)
     this.origins.set(where, node.origin)
-    const result = resolvePlaceholders(node.text, this.env)
+    const result = resolvePlaceholders(node.text, this.env, this.setting)
     if (result.missing === undefined) return result.value
     this.unresolved.add(where)
     for (const name of result.missing) {

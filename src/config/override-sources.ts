@@ -75,7 +75,8 @@ export function readExplicitOverrides (overrides: Record<string, string>): { ove
   return { overrides: result, problems }
 }
 
-function resolveDottedKey (elements: SettingPath): SettingPath | undefined {
+/** The canonical path of a dotted key in any relaxed spelling (`allowedClients[0].key`); undefined when it names no setting. */
+export function resolveDottedKey (elements: SettingPath): SettingPath | undefined {
   const path: SettingPath = []
   let schema: SchemaNode | undefined = configSchema
   for (let i = 0; i < elements.length; i++) {

@@ -156,7 +156,8 @@ const brokerSchema: SchemaNode = {
         pretty: { type: ['string', 'boolean'], enum: ['auto', true, false], default: 'auto' }
       }
     },
-    'trust-proxy': { type: ['boolean', 'integer', 'string'], default: false }
+    'trust-proxy': { type: ['boolean', 'integer', 'string'], default: false },
+    'data-dir': { type: 'string', minLength: 1, default: '.hermod' }
   }
 }
 

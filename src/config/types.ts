@@ -125,6 +125,8 @@ export interface BrokerSettings {
   log: { level: string, pretty: 'auto' | boolean }
   /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string
+  /** Where the broker keeps files across restarts (the generated self-signed certificate), absolute. */
+  dataDir: string
 }
 
 /** `broker.dev`: the dev API, the dev callback sink, the dev content provider. */

@@ -27,6 +27,8 @@ export interface BuildAppOptions {
   logger?: Logger
   /** Extra Fastify server options from the process (https, timeouts). */
   server?: Partial<FastifyServerOptions> & { https?: object | null }
+  /** `operations`: health and metrics only (a `--role worker` instance); default `all`, the whole API. */
+  routes?: 'all' | 'operations'
 }
 
 /**
@@ -105,6 +107,10 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   })
 
   const contextPath = config.server.contextPath
+  if (options.routes === 'operations') {
+    await app.register(healthRoutes, { prefix: contextPath })
+    return app
+  }
   const prefix = `${contextPath}${config.uriBase}`
   await app.register(swagger, {
     openapi: {

@@ -27,7 +27,7 @@ export interface BrokerOptions {
   server?: BuildAppOptions['server']
   /** Hooks on the in-process callback queue (tests, metrics). */
   queueHooks?: Pick<MemoryCallbackQueueOptions, 'onAttempt' | 'onSettled'>
-  /** Which background loops run: `all` (default), `api` (HTTP only) or `worker` (sweeper, relay, delivery). */
+  /** `all` (default): the API and every loop; `api`: the API, no sweeper or delivery; `worker`: sweeper, relay, delivery, and only health and metrics over HTTP. */
   role?: 'all' | 'api' | 'worker'
 }
 
@@ -77,7 +77,12 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
   const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
-  const app = await buildApp(context, { ...(logger === undefined ? {} : { logger }), ...(options.server === undefined ? {} : { server: options.server }) })
+  // A worker sweeps and delivers; its HTTP side is health and metrics only (for probes and Prometheus).
+  const app = await buildApp(context, {
+    ...(logger === undefined ? {} : { logger }),
+    ...(options.server === undefined ? {} : { server: options.server }),
+    routes: role === 'worker' ? 'operations' : 'all'
+  })
   const sweeper = new Sweeper(store, clock, config.broker.sweepIntervalMs, logger?.child({ component: 'sweeper' }))
   const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }), (events) => {
     for (const event of events) metrics?.finished.inc({ state: event.state })

@@ -8,6 +8,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
 import forge from 'node-forge'
 import { generate } from 'selfsigned'
 import type { SslConfig } from '../config/types.js'
+import { keptCertificatePaths, readKeptCertificate, saveKeptCertificate } from './self-signed-store.js'
 
 /** A TLS setting that cannot be used; the message names the file and setting, never a password. */
 export class TlsConfigError extends Error {
@@ -27,16 +28,19 @@ export interface TlsMaterial {
   fingerprint256: string
   /** The leaf certificate, PEM. */
   certificatePem: string
+  /** Self-signed only: the folder it is kept in, whether it was reused from there, or why it could not be kept. */
+  kept?: { dir: string, reused: boolean } | { problem: string }
 }
 
 /**
  * Loads the server's TLS material; null when `ssl.enabled` is false. TLS 1.2 is the minimum. A PKCS#12 key store
  * is handed to Node as `pfx`, unless OpenSSL 3 refuses its legacy algorithms (RC2-40 bundles from older keytool):
  * then node-forge decrypts it into PEM. With no key material configured, a self-signed certificate for localhost,
- * 127.0.0.1, ::1 and `opts.hostnames` is generated in memory (valid one year).
+ * 127.0.0.1, ::1 and `opts.hostnames` is used: the one kept under `opts.dataDir` while it is valid and covers
+ * those names, else a new one (valid one year), saved there (kept in memory only when the folder is not writable).
  * @throws TlsConfigError for a missing file, a wrong key-store password, an unreadable or mismatched key/certificate
  */
-export async function loadTlsMaterial (ssl: SslConfig, opts: { hostnames?: string[] } = {}): Promise<TlsMaterial | null> {
+export async function loadTlsMaterial (ssl: SslConfig, opts: { hostnames?: string[], dataDir?: string } = {}): Promise<TlsMaterial | null> {
   if (!ssl.enabled) return null
   const base: ServerOptions = { minVersion: 'TLSv1.2', ...await clientAuthOptions(ssl) }
   let material: KeyMaterial
@@ -50,13 +54,14 @@ export async function loadTlsMaterial (ssl: SslConfig, opts: { hostnames?: strin
     const key = await readMaterial(ssl.certificatePrivateKey, 'server.ssl.certificate-private-key')
     material = pemMaterial(certificate.toString('utf8'), key.toString('utf8'), ssl.certificate, ssl.certificatePrivateKey)
   } else {
-    material = await selfSignedMaterial(opts.hostnames ?? [])
+    material = await selfSignedMaterial(opts.hostnames ?? [], opts.dataDir)
   }
   return {
     options: { ...base, ...material.options },
     source: material.source,
     fingerprint256: material.leaf.fingerprint256,
-    certificatePem: material.leaf.toString()
+    certificatePem: material.leaf.toString(),
+    ...(material.kept === undefined ? {} : { kept: material.kept })
   }
 }
 
@@ -64,6 +69,7 @@ interface KeyMaterial {
   options: ServerOptions
   source: TlsMaterial['source']
   leaf: X509Certificate
+  kept?: TlsMaterial['kept']
 }
 
 async function readMaterial (path: string, setting: string): Promise<Buffer> {
@@ -210,9 +216,38 @@ function pemCertificates (text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
 }
 
-async function selfSignedMaterial (hostnames: string[]): Promise<KeyMaterial> {
+async function selfSignedMaterial (hostnames: string[], dataDir: string | undefined): Promise<KeyMaterial> {
   const names = [...new Set(['localhost', '127.0.0.1', '::1', ...hostnames.map(name => name.trim())])]
     .filter(name => isIP(name) !== 0 || /^[A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name))
+  if (dataDir === undefined) return generateSelfSigned(names)
+  const kept = await readKeptCertificate(dataDir)
+  const reused = kept === undefined ? undefined : usableKept(kept.certificatePem, kept.keyPem, names)
+  if (reused !== undefined) return { ...reused, kept: { dir: keptCertificatePaths(dataDir).dir, reused: true } }
+  const generated = await generateSelfSigned(names)
+  try {
+    const dir = await saveKeptCertificate(dataDir, { certificatePem: generated.leaf.toString(), keyPem: String(generated.options.key) })
+    return { ...generated, kept: { dir, reused: false } }
+  } catch (error) {
+    return { ...generated, kept: { problem: `cannot write ${dataDir} (${(error as NodeJS.ErrnoException).code ?? String(error)})` } }
+  }
+}
+
+/** The kept certificate as material when it matches its key, is valid for another day and covers every name. */
+function usableKept (certificatePem: string, keyPem: string, names: string[]): KeyMaterial | undefined {
+  let material: KeyMaterial
+  try {
+    material = pemMaterial(certificatePem, keyPem, 'kept certificate', 'kept key')
+  } catch {
+    return undefined
+  }
+  const { leaf } = material
+  const now = Date.now()
+  if (Date.parse(leaf.validFrom) > now || Date.parse(leaf.validTo) < now + 24 * 3600 * 1000) return undefined
+  const covers = names.every(name => isIP(name) === 0 ? leaf.checkHost(name) !== undefined : leaf.checkIP(name) !== undefined)
+  return covers ? { ...material, source: 'self-signed' } : undefined
+}
+
+async function generateSelfSigned (names: string[]): Promise<KeyMaterial> {
   const notBeforeDate = new Date(Date.now() - 60_000)
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600 * 1000)
   const generated = await generate([{ name: 'commonName', value: 'localhost' }], {

@@ -91,7 +91,8 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000 },
     log: { level: 'info', pretty: 'auto' },
-    trustProxy: false
+    trustProxy: false,
+    dataDir: join(cwd, '.hermod')
   })
 })
 
@@ -141,12 +142,13 @@ t.test('the bundled config/application.yml loads: self-signed TLS, memory store,
   const { config, notices } = await loadConfig({ env: {}, cwd: repo })
   t.same(notices, [])
   t.equal(config.server.port, 20400)
+  t.equal(config.server.address, '127.0.0.1', 'loopback only: its demo key is published')
   t.equal(config.server.contextPath, '/hermod')
   t.same(config.server.ssl, { enabled: true, clientAuth: 'none' }, 'no key material: a self-signed certificate is generated')
   t.equal(config.broker.store, 'memory')
   t.equal(config.broker.devSink, true)
   const [demo] = config.allowedClients
-  t.match(demo, { clientId: 'demo', group: 'demo', callbackUrl: 'https://localhost:20400/hermod/dev', callbackMode: 'append' })
+  t.match(demo, { clientId: 'demo', group: 'demo', callbackUrl: 'https://127.0.0.1:20400/hermod/dev', callbackMode: 'append' })
   t.match(demo?.key, /^[0-9a-f]{64}$/)
   const header = /# X-Api-Key: (\S+)/.exec(readFileSync(join(repo, 'config', 'application.yml'), 'utf8'))?.[1]
   t.equal(header, Buffer.from(`demo:${demo?.key ?? ''}`).toString('base64'), 'the commented X-Api-Key matches the demo key')

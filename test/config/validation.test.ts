@@ -40,7 +40,7 @@ broker:
 t.test('a key unknown and far from any known one lists the known keys', async t => {
   const problems = await problemsOf(loadYaml(t, 'broker:\n  completely-different: 1\n'))
   t.equal(problems.length, 1)
-  t.match(problems[0], /^broker\.completely-different: unknown key \(known keys: store, redis, commands, sweep-interval-ms, .*trust-proxy\)/)
+  t.match(problems[0], /^broker\.completely-different: unknown key \(known keys: store, redis, commands, sweep-interval-ms, .*trust-proxy, data-dir\)/)
 })
 
 t.test("Hermod's keys: port range, client fields, duplicates, URLs, callback-mode, secrets, basic auth", async t => {
@@ -139,6 +139,7 @@ broker:
   overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
+  data-dir: /var/lib/hermod
 `
   const { config } = await loadYaml(t, yaml)
   t.same(config.broker, {
@@ -156,7 +157,8 @@ broker:
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     log: { level: 'warn', pretty: false },
-    trustProxy: '10.0.0.0/8'
+    trustProxy: '10.0.0.0/8',
+    dataDir: '/var/lib/hermod'
   })
   t.equal((await loadYaml(t, 'broker: { trust-proxy: "true" }\n')).config.broker.trustProxy, true)
   t.equal((await loadYaml(t, 'broker: { trust-proxy: 2 }\n')).config.broker.trustProxy, 2)

@@ -1,4 +1,6 @@
 // A complete BrokerConfig for tests, without reading a file: plain HTTP, memory store, fast callbacks.
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { BrokerConfig, ClientConfig } from '../../src/config/types.js'
 
 export const KEYS = {
@@ -51,7 +53,8 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       contentProvider: { timeoutMs: 2000 },
       overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
       log: { level: 'silent', pretty: false },
-      trustProxy: false
+      trustProxy: false,
+      dataDir: join(tmpdir(), 'hermod-test-data')
     }
   }
   return merge(base, patch) as BrokerConfig

@@ -48,3 +48,30 @@ t.test('an api-only instance moves its own outbox into the queue; a worker insta
   await waitFor(() => received.length === 1, 10_000)
   t.same(received, ['COMPLETED'], 'a worker instance delivers it')
 })
+
+t.test('a worker instance serves health and metrics only: the API, the device routes and the docs are 404', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.destroy())
+  const config = testConfig({ broker: { store: 'redis', devSink: true, redis: { url: redis.url, prefix: freshPrefix(), options: {} } } })
+  const worker = await createBroker(config, { role: 'worker' })
+  t.teardown(() => worker.close())
+  worker.start()
+  await worker.app.ready()
+  const ready = async (): Promise<boolean> => (await worker.app.inject({ url: '/hermod/actuator/health/readiness' })).statusCode === 200
+  for (const deadline = Date.now() + 10_000; !await ready() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50))
+  for (const url of ['/hermod/actuator/health', '/hermod/actuator/health/liveness', '/hermod/actuator/health/readiness', '/hermod/actuator/prometheus']) {
+    t.equal((await worker.app.inject({ url })).statusCode, 200, url)
+  }
+  const key = apiKeyHeader('prime', KEYS.prime)
+  const post = await worker.app.inject({ method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': key }, payload: { commandHeader: {} } })
+  t.equal(post.statusCode, 404, 'no accept on a worker')
+  t.equal(post.json().code, 'HERMOD_NOT_FOUND')
+  for (const url of ['/hermod/rest/command/1', '/hermod/rest/ms/5f0c6a1e-2b7c-4c1a-9d3e-8f1a2b3c4d5e', '/hermod/rest/util/generateclient/x', '/hermod/admin/callbacks/dead-letters', '/hermod/dev/callbacks', '/hermod/v3/api-docs', '/hermod/swagger-ui']) {
+    const res = await worker.app.inject({ url, headers: { 'x-api-key': key } })
+    t.equal(res.statusCode, 404, url)
+  }
+  const api = await createBroker(config, { role: 'api' })
+  t.teardown(() => api.close())
+  await api.app.ready()
+  t.equal((await api.app.inject({ method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': key }, payload: { commandHeader: {} } })).statusCode, 200, 'an api instance serves the API')
+})
