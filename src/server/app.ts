@@ -12,7 +12,7 @@ import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
 import { redactUrl } from './redact.js'
-import { LazyRequestLogger } from './request-logger.js'
+import { LazyRequestLogger, requestId } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { commandRoutes } from './routes/command-routes.js'
 import { deviceRoutes } from './routes/device-routes.js'
@@ -52,7 +52,9 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
-    requestIdHeader: 'x-request-id',
+    // X-Request-Id, bounded (request-logger.ts).
+    requestIdHeader: false,
+    genReqId: requestId,
     bodyLimit: config.broker.commands.bodyLimit,
     trustProxy: config.broker.trustProxy,
     // Shutting down is answered by our own hook below, with our error body.

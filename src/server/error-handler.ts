@@ -100,7 +100,7 @@ export function sendFrameworkError (error: FastifyError, _request: FastifyReques
 }
 
 /** The raw HTTP answer to a request Node's parser refused: 408 (too slow), 431 (headers too large), else 400. */
-export function clientErrorResponse (code: string | undefined): string {
+function clientErrorResponse (code: string | undefined): string {
   const [status, hermodCode, message] = code === 'ERR_HTTP_REQUEST_TIMEOUT'
     ? [408, 'HERMOD_REQUEST_TIMEOUT', 'The request was not received in time']
     : code === 'HPE_HEADER_OVERFLOW'

@@ -24,9 +24,11 @@ export const REDACT_PATHS = [
 ]
 
 /** pino's error serializer, with URLs in the message and stack redacted (redactText). */
-function serializeError (err: Error): pino.SerializedError {
-  const serialized = pino.stdSerializers.err(err)
-  serialized.message = redactText(serialized.message)
+function serializeError (err: unknown): unknown {
+  if (typeof err === 'string') return redactText(err)
+  if (typeof err !== 'object' || err === null) return err
+  const serialized = pino.stdSerializers.err(err as Error) as { message?: unknown, stack?: unknown }
+  if (typeof serialized.message === 'string') serialized.message = redactText(serialized.message)
   if (typeof serialized.stack === 'string') serialized.stack = redactText(serialized.stack)
   return serialized
 }
@@ -41,7 +43,13 @@ export function createLogger (log: BrokerConfig['broker']['log'], destination?: 
     // Text that is not ours (Fastify's warnings quote request URLs) is redacted as well.
     hooks: {
       logMethod (args, method) {
-        for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') (args as unknown[])[i] = redactText(args[i] as string)
+        const line = args as unknown[]
+        // Without a message pino copies the error's own into `msg`: hand it that message, redacted below.
+        if (line.length === 1) {
+          const err = line[0] instanceof Error ? line[0] : (line[0] as { err?: unknown } | null)?.err
+          if (err instanceof Error) line.push(err.message)
+        }
+        for (let i = 0; i < line.length; i++) if (typeof line[i] === 'string') line[i] = redactText(line[i] as string)
         method.apply(this, args)
       }
     },

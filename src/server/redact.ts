@@ -5,6 +5,8 @@ export const MAX_URL_SHOWN = 512
 const REDACTED = '[redacted]'
 /** Something that looks like a UUID, as box and message ids do. */
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
+/** Paths without any of these (most of the API) hold no box id: they are shown as they are, unscanned. */
+const MAY_NAME_A_BOX = /ms|%|-/i
 
 function decoded (segment: string): string {
   if (!segment.includes('%')) return segment
@@ -22,12 +24,13 @@ function decoded (segment: string): string {
  * segment holding a UUID; the result is at most MAX_URL_SHOWN characters.
  */
 export function redactPath (path: string): string {
+  if (!MAY_NAME_A_BOX.test(path)) return bounded(path)
   const segments = path.split('/')
   let afterMs = false
   for (let i = 0; i < segments.length; i++) {
     const segment = decoded(segments[i]!)
     if (segment === '') continue
-    if (afterMs || UUID.test(segment)) {
+    if (afterMs || (segment.length >= 36 && UUID.test(segment))) {
       if (i < segments.length - 1) return bounded(`${segments.slice(0, i + 1).join('/')}/${REDACTED}`)
       break
     }

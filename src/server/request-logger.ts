@@ -1,5 +1,18 @@
-// A request's logger that builds its pino child (the request id binding) only when something is logged.
+// A request's logger that builds its pino child (the request id binding) only when something is logged; the request id.
+import type { IncomingMessage } from 'node:http'
 import type { Bindings, Logger } from 'pino'
+
+/** Longest X-Request-Id taken as the request id; a longer one is cut (it is written on every line of the request). */
+export const MAX_REQUEST_ID_LENGTH = 128
+let requestCount = 0
+
+/** Fastify's `genReqId`: the client's X-Request-Id (at most MAX_REQUEST_ID_LENGTH characters), else `req-N` as Fastify numbers them. */
+export function requestId (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  if (typeof given === 'string' && given !== '') return given.length <= MAX_REQUEST_ID_LENGTH ? given : given.slice(0, MAX_REQUEST_ID_LENGTH)
+  requestCount = (requestCount + 1) % 2147483647
+  return `req-${requestCount.toString(36)}`
+}
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 

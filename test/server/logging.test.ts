@@ -86,3 +86,32 @@ t.test('R17 on device paths: no message id and no box token in any log line, at 
     t.notOk(text.toLowerCase().includes(secret.slice(-12)), `not logged, not even in part: the ${what}`)
   }
 })
+
+t.test('R17: URLs quoted in free text and in errors (as Fastify\'s warnings do) are redacted too', async (t) => {
+  const chunks: string[] = []
+  const logger = createLogger({ level: 'trace', pretty: false }, new Writable({ write (c: Buffer, _e, done) { chunks.push(c.toString()); done() } }))
+  const mid = '0b7d2c4e-aaaa-4bbb-8ccc-ddddeeeeffff'
+  const url = `/hermod/rest/ms/6c5f3a2e-1111-4222-8333-444455556666/${mid}?token=tok-secret-42`
+  logger.warn(`Reply was already sent, did you forget to "return reply" in the "${url}" (GET) route?`)
+  logger.warn({ err: new Error(`Reply was already sent for GET ${url}`) })
+  logger.error({ err: `a string error for ${url}` }, 'failed')
+  logger.info({ mid, nested: { mid, token: 'tok-secret-42' } }, 'fields')
+  const text = chunks.join('')
+  t.equal(text.trim().split('\n').length, 4)
+  t.notOk(text.includes(mid), 'no message id')
+  t.notOk(text.includes('tok-secret-42'), 'no token')
+  t.match(text, /\/ms\/6c5f3a2e-1111-4222-8333-444455556666\/\[redacted\]/, 'the box id stays, for the operator')
+})
+
+t.test('an X-Request-Id is the request id up to 128 characters; without one the ids are generated', async (t) => {
+  const chunks: string[] = []
+  const logger = createLogger({ level: 'info', pretty: false }, new Writable({ write (c: Buffer, _e, done) { chunks.push(c.toString()); done() } }))
+  const broker = await createBroker(testConfig(), { logger })
+  t.teardown(() => broker.close())
+  await broker.app.inject({ url: '/hermod/rest/nothing', headers: { 'x-request-id': 'r'.repeat(10_000) } })
+  await broker.app.inject({ url: '/hermod/rest/nothing' })
+  const ids = chunks.join('').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed').map((l) => l.reqId as string)
+  t.same(ids.map((id) => id.length), [128, ids[1]!.length], 'a long id is cut to 128 characters')
+  t.equal(ids[0], 'r'.repeat(128))
+  t.match(ids[1], /^req-[0-9a-z]+$/)
+})

@@ -14,6 +14,9 @@ t.test('illFormedStringPath names the first string or key with a lone surrogate'
   t.equal(illFormedStringPath({ extra: { deep: [1, null, '\ud801'] } }), '.extra.deep[2]')
   t.equal(illFormedStringPath({ '\ud800': 1 }), ' (a member name)')
   t.equal(illFormedStringPath(42), undefined)
+  let deep: unknown = '\ud800'
+  for (let level = 0; level < 5; level++) deep = { [`k${String(level).repeat(100)}`]: deep }
+  t.equal(illFormedStringPath(deep)!.length, 201, 'the path shown is bounded (200 characters and an ellipsis)')
 })
 
 async function refusesLoneSurrogates (t: Test, config: BrokerConfig): Promise<void> {
