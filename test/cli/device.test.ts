@@ -33,7 +33,7 @@ const dir = await mkdtemp(join(tmpdir(), 'hermod-device-cli-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
 const env = { ...process.env, HERMOD_DEVICE_DIR: join(dir, 'data') }
 const port = await freePort()
-const broker = await spawnBroker({ args: ['--config', CONFIG, '--set', 'fqdn=localhost'], env: { SERVER_PORT: String(port) } })
+const broker = await spawnBroker({ args: ['--config', CONFIG, '--set', 'fqdn=localhost'], env: { SERVER_PORT: String(port) }, startTimeoutMs: 120_000 })
 t.teardown(() => broker.stop())
 const base = `https://localhost:${port}/hermod`
 const insecure = new Agent({ connect: { rejectUnauthorized: false } })
@@ -49,8 +49,10 @@ async function api (method: string, path: string, body?: unknown): Promise<any> 
   return await res.body.json()
 }
 
+/** A public example body; its 30 s sign timeout and lifespan are raised, since a CLI start takes seconds on a loaded machine. */
 async function example (name: string): Promise<unknown> {
-  return JSON.parse(await readFile(new URL(`../../examples/hermod/${name}.json`, import.meta.url), 'utf8'))
+  const body = JSON.parse(await readFile(new URL(`../../examples/hermod/${name}.json`, import.meta.url), 'utf8'))
+  return { ...body, commandHeader: { ...body.commandHeader, timeout: 600, lifespan: 600 } }
 }
 
 async function device (...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
