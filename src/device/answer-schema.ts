@@ -64,7 +64,7 @@ export const provisionResultSchema = {
 export const deviceAnswerSchema = {
   $id: 'DeviceAnswer',
   description: 'The `response` the virtual device (hermod-broker device, auto-answer) posts with status OK, per command type; with status REJECTED it is `{ "reason": "..." }`. Documented in docs/device.md.',
-  oneOf: [
+  anyOf: [
     {
       title: 'provision (responseformat jws)',
       type: 'object',
