@@ -163,7 +163,7 @@ t.test('--reject and --response answer as told; a wrong link or an untrusted cer
   t.match(await api('GET', `/rest/command/${ping.commandId as string}`), { state: 'COMPLETED', response: { hello: 'PRIME' } })
   const again = await device(ping.destinations[0].location, '--insecure', '--profile', profile)
   t.equal(again.code, 1, 'an answered message cannot be answered again')
-  t.match(again.stdout, /cannot read \(409 HERMOD_MESSAGE_DECIDED\)/)
+  t.match(again.stdout, /the message cannot be read \(409 HERMOD_MESSAGE_DECIDED\)/)
   const untrusted = await device(ping.destinations[0].location, '--profile', profile)
   t.equal(untrusted.code, 1)
   t.match(untrusted.stderr, /certificate/i, 'the self-signed broker is not trusted without --ca or --insecure')
