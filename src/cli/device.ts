@@ -12,6 +12,7 @@ import { parseDeviceLink, type DeviceLink } from '../device/links.js'
 import { profilePems } from '../device/profile.js'
 import { decideAutoAnswer, parseAutoAnswerRules, type AutoAnswerRule } from '../device/rules.js'
 
+/** The `hermod-broker device --help` text. */
 export const DEVICE_HELP = `hermod-broker device: answer commands like a Smart ID app, over the public device API
 
 Usage:
@@ -148,7 +149,7 @@ async function pendingMessages (link: Extract<DeviceLink, { kind: 'box' }>, wait
 async function handle (url: string, options: Options, chosen: DeviceAnswer | undefined | null): Promise<boolean> {
   const read = await call(url, options.dispatcher)
   if (read.status !== 200) {
-    process.stdout.write(`${url.split('/').pop() ?? ''}: cannot read (${read.status} ${String(read.json?.code ?? '')})\n`)
+    process.stdout.write(`the message cannot be read (${read.status} ${String(read.json?.code ?? '')})\n`)
     return false
   }
   const message = read.json as DeviceMessage & { header?: Record<string, unknown> }
@@ -172,7 +173,7 @@ async function watch (link: Extract<DeviceLink, { kind: 'box' }>, wait: number, 
   process.once('SIGTERM', onSignal)
   const seen = new Set<string>()
   const pending = new Set<Promise<unknown>>()
-  process.stdout.write(`watching ${link.boxUrl} (Ctrl-C stops)\n`)
+  process.stdout.write('watching the box (Ctrl-C stops)\n')
   try {
     while (!stop.signal.aborted) {
       let urls: string[]
@@ -184,7 +185,7 @@ async function watch (link: Extract<DeviceLink, { kind: 'box' }>, wait: number, 
       }
       for (const url of urls.filter((u) => !seen.has(u))) {
         seen.add(url)
-        const task = answerByRules(url, options, rules, facts).catch((err: Error) => process.stdout.write(`${url}: ${err.message}\n`))
+        const task = answerByRules(url, options, rules, facts).catch((err: Error) => process.stdout.write(`a message could not be answered: ${err.message}\n`))
         pending.add(task)
         void task.finally(() => pending.delete(task))
       }

@@ -51,6 +51,43 @@ const clientSchema: SchemaNode = {
   }
 }
 
+// --- broker.dev.auto-answer (issue 9, the virtual device) -------------------------------------------
+// Nested by the `broker.dev` block as its 'auto-answer' property. The rules are checked again (and turned into
+// AutoAnswerRule[]) by parseAutoAnswerRules in src/device/rules.ts; lists are comma-separated text.
+
+/** One auto-answer rule: what it matches (it must name its clients: no catch-all) and what the device does. */
+const autoAnswerRuleSchema: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['client'],
+  properties: {
+    name: text,
+    client: { type: 'string', minLength: 1, pattern: '^[^*]+$', description: 'client ids, comma-separated; "*" is refused' },
+    type: { type: 'string', description: 'command types, comma-separated; default any' },
+    group: { type: 'string', description: 'groups, comma-separated; default any' },
+    to: { type: 'string', description: 'destination names (@tmp or a box name), comma-separated; default any' },
+    'external-id': { type: 'string', description: 'a glob (* and ?) on the externalId' },
+    action: { type: 'string', enum: ['approve', 'reject', 'ignore', 'malformed'], default: 'approve' },
+    answer: { type: 'string', enum: ['realistic', 'canned', 'given'], description: 'default realistic (given when response is set)' },
+    response: { type: 'object', description: 'the JSON to answer with (answer: given)' },
+    'delay-ms': integer(0, 0, 3600000),
+    probability: { type: 'number', minimum: 0, maximum: 1, default: 1 }
+  }
+}
+
+/** `broker.dev.auto-answer`: off by default; realistic answers come from the device profile `profile`. */
+export const autoAnswerSchema: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: flag(false),
+    profile: { type: 'string', pattern: '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$', default: 'default' },
+    rules: { type: 'array', default: [], items: autoAnswerRuleSchema }
+  }
+}
+// --- end of broker.dev.auto-answer -------------------------------------------------------------------
+
 /** Our own section: strict at every level except the free-form `redis.options`. */
 const brokerSchema: SchemaNode = {
   type: 'object',

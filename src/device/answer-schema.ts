@@ -1,6 +1,6 @@
 // JSON schemas of the virtual device's answers (the `response` it posts), for the OpenAPI document next to the device API.
 
-const base64 = (description: string): object => ({ type: 'string', contentEncoding: 'base64', description })
+const base64 = (description: string): object => ({ type: 'string', format: 'byte', description })
 
 const signatureReport = {
   type: 'object',
@@ -32,7 +32,7 @@ const provisionedKey = {
     keyid: { type: 'string' },
     usage: { type: 'string' },
     keytype: { type: 'string', enum: ['RSA', 'EC'] },
-    keylength: { type: ['integer', 'string'], description: 'RSA bits, or the EC curve (P-256, ...)' },
+    keylength: { oneOf: [{ type: 'integer' }, { type: 'string' }], description: 'RSA bits, or the EC curve (P-256, ...)' },
     responsemechanism: { type: 'string' },
     storage: { type: 'string' },
     keystate: { type: 'string' },
@@ -64,7 +64,7 @@ export const provisionResultSchema = {
 export const deviceAnswerSchema = {
   $id: 'DeviceAnswer',
   description: 'The `response` the virtual device (hermod-broker device, auto-answer) posts with status OK, per command type; with status REJECTED it is `{ "reason": "..." }`. Documented in docs/device.md.',
-  oneOf: [
+  anyOf: [
     {
       title: 'provision (responseformat jws)',
       type: 'object',
@@ -105,7 +105,7 @@ export const deviceAnswerSchema = {
     {
       title: 'authenticate',
       ...signedAnswer('the challenge signed like a sign command'),
-      properties: { ...(signedAnswer('').valueOf() as { properties: object }).properties, signedData: base64('the bytes that were signed') }
+      properties: { ...(signedAnswer('') as { properties: object }).properties, signedData: base64('the bytes that were signed') }
     },
     { title: 'ping', type: 'object', properties: { pong: { type: 'boolean' }, time: { type: 'string', format: 'date-time' } } },
     { title: 'REJECTED', type: 'object', properties: { reason: { type: 'string' } }, required: ['reason'] }

@@ -84,7 +84,18 @@ export function globMatches (pattern: string, text: string): boolean {
   let star = -1
   let mark = 0
   while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) { p++; t++ } else if (p < pattern.length && pattern[p] === '*') { star = p++; mark = t } else if (star >= 0) { p = star + 1; t = ++mark } else return false
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
+      p++
+      t++
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++ // remember the star; first let it match nothing
+      mark = t
+    } else if (star >= 0) {
+      p = star + 1 // let the last star take one more character
+      t = ++mark
+    } else {
+      return false
+    }
   }
   while (p < pattern.length && pattern[p] === '*') p++
   return p === pattern.length

@@ -77,8 +77,9 @@ async function signItem (key: DeviceKey, format: 'pkcs7' | 'raw', mechanism: str
   return await cmsSign({ data, hash, privateKey, certificates: key.certificates })
 }
 
-function parseFormat (value: unknown, fallback: 'pkcs7' | 'raw'): 'pkcs7' | 'raw' | null {
-  if (value === undefined) return fallback
+/** `pkcs7` (also `cms`, `p7s`; the default) or `raw`; null for anything else. */
+function parseFormat (value: unknown): 'pkcs7' | 'raw' | null {
+  if (value === undefined) return 'pkcs7'
   const format = String(value).toLowerCase()
   if (format === 'pkcs7' || format === 'cms' || format === 'p7s') return 'pkcs7'
   return format === 'raw' ? 'raw' : null
@@ -99,7 +100,7 @@ export async function answerSign (command: Json, profile: DeviceProfile): Promis
   const prepared = items.map((item, index) => ({ key: keyOf(item, `tbs[${index}]`), data: itemBytes(item) }))
   const unreadable = prepared.findIndex((item) => item.data === null)
   if (unreadable >= 0) return rejected(`tbs[${unreadable}]: no data to sign`)
-  return await signAll(params, profile, prepared as Array<{ key: string, data: Buffer }>, 'pkcs7', {})
+  return await signAll(params, profile, prepared as Array<{ key: string, data: Buffer }>, {})
 }
 
 /**
@@ -114,11 +115,11 @@ export async function answerAuthenticate (command: Json, profile: DeviceProfile)
     ? Buffer.from(JSON.stringify(params), 'utf8')
     : typeof challenge === 'string' ? Buffer.from(challenge, 'utf8') : itemBytes(challenge)
   if (data === null) return rejected('params.challenge: no data to sign')
-  return await signAll(params, profile, [{ key: 'challenge', data }], 'pkcs7', { signedData: data.toString('base64') })
+  return await signAll(params, profile, [{ key: 'challenge', data }], { signedData: data.toString('base64') })
 }
 
-async function signAll (params: Json, profile: DeviceProfile, items: Array<{ key: string, data: Buffer }>, fallback: 'pkcs7' | 'raw', extra: Json): Promise<DeviceAnswer> {
-  const format = parseFormat(params.format, fallback)
+async function signAll (params: Json, profile: DeviceProfile, items: Array<{ key: string, data: Buffer }>, extra: Json): Promise<DeviceAnswer> {
+  const format = parseFormat(params.format)
   if (format === null) return rejected(`format ${String(params.format)} is not supported (pkcs7, raw)`)
   const mechanism = typeof params.mechanism === 'string' ? params.mechanism : undefined
   const key = selectKey(profile, params.filter, mechanism)

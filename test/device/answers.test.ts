@@ -1,12 +1,14 @@
 // The virtual device's answers, verified by tools nobody here wrote: openssl (req, cms, dgst, verify) and jose.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { Ajv } from 'ajv'
 import { compactVerify, importX509 } from 'jose'
+import { deviceAnswerSchema, provisionResultSchema } from '../../src/device/answer-schema.js'
 import { VirtualDevice } from '../../src/device/device.js'
 import { createProfile } from '../../src/device/profile.js'
 import { createTestCa } from '../../src/device/test-ca.js'
@@ -30,7 +32,14 @@ async function file (name: string, content: string | Uint8Array): Promise<string
   return path
 }
 
-const jwsPayload = (jws: string): any => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8'))
+/** Checks `response` against the documented branch `title` of DeviceAnswer (the OpenAPI schema must not drift). */
+const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true })
+ajv.addSchema(provisionResultSchema)
+function documented (t: Test, title: string, response: unknown): void {
+  const branch = deviceAnswerSchema.anyOf.find((b) => b.title === title)
+  const validate = ajv.compile({ ...branch, additionalProperties: false })
+  t.ok(validate(response), `the ${title} answer is as documented ${JSON.stringify(validate.errors)}`)
+}
 
 t.test('provision (the public example): a JWS by the attestation key over a CSR for a new RSA 2048 key, verified by openssl and jose', async (t) => {
   const device = new VirtualDevice(await createProfile(ca), ca)
@@ -38,6 +47,7 @@ t.test('provision (the public example): a JWS by the attestation key over a CSR 
   t.equal(answer.status, 'OK')
   const response = answer.response as { responseformat: string, jws: string }
   t.equal(response.responseformat, 'jws')
+  documented(t, 'provision (responseformat jws)', response)
   const header = JSON.parse(Buffer.from(response.jws.split('.')[0]!, 'base64url').toString('utf8'))
   t.match(header, { alg: 'RS256', typ: 'JWT', kid: 'attestation' })
   const attestationPem = new X509Certificate(Buffer.from(header.x5c[0], 'base64')).toString()
@@ -68,6 +78,7 @@ t.test('provision: a parsable dummy gives its subject to the new EC key\'s CSR; 
   })
   t.equal(answer.status, 'OK')
   const { result } = answer.response as { result: any }
+  documented(t, 'provision (any other responseformat)', answer.response)
   t.match(result, { nonce: '7', keys: [{ keyid: 'auth', keytype: 'EC', keylength: 'P-256', subject: 'O=Acme, CN=Jane Roe', subjectSource: 'certreq' }], notes: [] })
   const { stdout, stderr } = await run('openssl', ['req', '-inform', 'DER', '-in', await file('ec.der', Buffer.from(result.keys[0].certreq, 'base64')), '-verify', '-noout', '-subject', '-text'])
   t.match(stderr + stdout, /verify OK/)
@@ -88,6 +99,7 @@ t.test('sign (the public example) without provisioning: CMS SignedData by the de
   const response = answer.response as any
   t.match(response, { keyid: 'test-identity', signatures: [{ key: 'tbs', format: 'pkcs7', mechanism: 'CKM_SHA256_RSA_PKCS' }] })
   t.equal(response.signature, response.signatures[0].signature)
+  documented(t, 'sign', response)
   const cms = await file('sign.p7', Buffer.from(response.signature, 'base64'))
   const { stdout, stderr } = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', cms, '-CAfile', caFile])
   t.match(stderr, /Verification successful/)
@@ -128,6 +140,8 @@ t.test('certificate: installed on the key with the same public key, REJECTED for
   const answer = await device.answer({ commandType: 'CERTIFICATE', command: { certCommand: { userid: 'u', certificates: [{ keyid: 'signer', certificate: der }, await readFile(primeCa, 'utf8')] } } })
   t.match(answer, { status: 'OK', response: { installed: [{ keyid: 'signer', subject: 'CN=u', issuer: 'CN=PRIME test CA' }] } })
   t.equal(device.profile.keys[0]!.certificateSource, 'delivered')
+  documented(t, 'certificate', answer.response)
+  documented(t, 'REJECTED', (await device.answer({ commandType: 'CERTIFICATE', command: {} })).response)
   const signed = await device.answer({ commandType: 'SIGN', command: { signCommand: { params: { tbs: 'aGk=' } } } })
   const { stderr } = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', await file('after.p7', Buffer.from((signed.response as any).signature, 'base64')), '-CAfile', primeCa])
   t.match(stderr, /Verification successful/, 'the next signature carries the delivered certificate')
@@ -149,6 +163,8 @@ t.test('authenticate (the public example): the parameters signed as CMS; a chall
   const { stdout, stderr } = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', await file('auth.p7', Buffer.from(response.signature, 'base64')), '-CAfile', caFile])
   t.match(stderr, /Verification successful/)
   t.equal(stdout, Buffer.from(response.signedData, 'base64').toString('utf8'))
+  documented(t, 'authenticate', response)
+  documented(t, 'ping', (await device.answer({ commandType: 'PING' })).response)
   const challenge = await device.answer({ commandType: 'AUTHENTICATE', command: { authCommand: { params: { challenge: 'c-4711', format: 'raw' } } } })
   t.equal(Buffer.from((challenge.response as any).signedData, 'base64').toString(), 'c-4711')
   t.match(await device.answer({ commandType: 'PING' }), { status: 'OK', response: { pong: true } })

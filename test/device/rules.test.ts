@@ -1,5 +1,8 @@
 // The auto-answer rule matcher: order, conditions, probability, actions, and no catch-all.
 import t from 'tap'
+import { Ajv } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { autoAnswerSchema } from '../../src/config/schema.js'
 import { answerForDecision, cannedAnswer, malformedAnswer } from '../../src/device/canned.js'
 import { decideAutoAnswer, globMatches, parseAutoAnswerRules, type CommandFacts } from '../../src/device/rules.js'
 import type { VirtualDevice } from '../../src/device/device.js'
@@ -81,4 +84,37 @@ t.test('globMatches: * and ? only, linear on hostile patterns', async (t) => {
   t.notOk(globMatches('order', 'order-17'))
   t.notOk(globMatches('a.c', 'abc'), 'a dot is a dot, not a regular expression')
   t.notOk(globMatches('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5000)), 'no backtracking blow-up')
+})
+
+t.test('broker.dev.auto-answer in YAML: the config schema fills defaults, refuses a catch-all, and the parser takes its output', async (t) => {
+  // Nested as the broker.dev block will nest it, and compiled with the config loader's ajv options.
+  const compiled = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true })
+    .compile({ type: 'object', properties: { 'auto-answer': autoAnswerSchema } })
+  const validate = Object.assign((section: unknown): boolean => compiled({ 'auto-answer': section }), { get errors () { return compiled.errors } })
+  const section = parseYaml(`
+enabled: true
+rules:
+  - name: load test
+    client: prime, hag
+    type: sign
+    external-id: "load-*"
+    answer: canned
+    probability: 0.99
+  - client: prime
+    action: reject
+    response: { reason: card blocked }
+    delay-ms: 500
+`)
+  t.ok(validate(section), JSON.stringify(validate.errors))
+  t.match(section, { enabled: true, profile: 'default', rules: [{ action: 'approve', 'delay-ms': 0 }, { action: 'reject' }] })
+  const { rules: parsed, problems } = parseAutoAnswerRules(section.rules)
+  t.same(problems, [])
+  t.match(parsed, [
+    { name: 'load test', client: ['prime', 'hag'], type: ['sign'], externalId: 'load-*', action: 'approve', answer: 'canned', probability: 0.99, delayMs: 0 },
+    { client: ['prime'], action: 'reject', answer: 'given', response: { reason: 'card blocked' }, delayMs: 500, probability: 1 }
+  ])
+  t.notOk(validate({ rules: [{ action: 'approve' }] }), 'a rule without a client')
+  t.notOk(validate({ rules: [{ client: '*' }] }), 'a catch-all client')
+  t.notOk(validate({ rules: [{ client: 'prime', colour: 'red' }] }), 'an unknown key')
+  t.same(validate({}) && {}, {}, 'an empty section is valid')
 })

@@ -1,4 +1,5 @@
 // JSON schemas shared by the routes: they validate input and generate the OpenAPI document.
+import { deviceAnswerSchema, provisionResultSchema } from '../../device/answer-schema.js'
 
 export const errorSchema = {
   $id: 'HermodError',
@@ -76,7 +77,9 @@ export const commandStatusSchema = {
 
 export const uuidParam = { type: 'string', maxLength: 64 } as const
 
-export const sharedSchemas = [errorSchema, destinationSchema, acceptedSchema, commandStatusSchema]
+export const sharedSchemas = [errorSchema, destinationSchema, acceptedSchema, commandStatusSchema,
+  // The virtual device's answer formats (docs/device.md), documented next to the device API.
+  provisionResultSchema, deviceAnswerSchema]
 
 /** `{ 4xx: HermodError }` response entries for the given statuses. */
 export function errorResponses (...statuses: number[]): Record<string, unknown> {
