@@ -146,7 +146,9 @@ export class MemoryMailboxStore implements MailboxStore {
       lifespanSeconds: command.lifespanSeconds,
       createdAt: command.createdAt,
       timeoutAt: command.timeoutAt,
-      payload: command.payload
+      payload: command.payload,
+      commandId: command.commandId,
+      clientId: command.clientId
     }
     return { kind: 'ok', message: command.externalId === undefined ? message : { ...message, externalId: command.externalId } }
   }
