@@ -1,9 +1,11 @@
 // Resolves a message's content references through its client's content provider, cached for the command's lifespan.
 import type { Logger } from 'pino'
 import type { ClientRegistry } from '../auth/clients.js'
+import { loadTrustStore } from '../callbacks/trust-store.js'
+import type { BrokerConfig } from '../config/types.js'
 import type { MessageView } from '../mailbox/types.js'
 import { mayReferenceContent, referencedContentIds, substituteContent, type ContentItem } from './content-items.js'
-import { ContentProviderError, type ContentProviderClient } from './provider-client.js'
+import { ContentProviderClient, ContentProviderError } from './provider-client.js'
 
 /** Cached answers kept at most; the oldest go first. */
 const MAX_CACHED = 2_000
@@ -51,6 +53,10 @@ export class ContentResolver {
     return JSON.stringify(substituteContent(payload, resolved))
   }
 
+  async close (): Promise<void> {
+    await this.provider.close()
+  }
+
   private remember (key: string, entry: Cached, now: number): void {
     if (this.cache.size >= MAX_CACHED) {
       for (const [k, v] of this.cache) if (v.expiresAt <= now) this.cache.delete(k)
@@ -58,4 +64,12 @@ export class ContentResolver {
     }
     this.cache.set(key, entry)
   }
+}
+
+/** The broker's resolver: providers are trusted like callback targets (trust store, extra CAs, insecure-skip-verify). */
+export function createContentResolver (config: BrokerConfig, clients: ClientRegistry, extraCa: readonly string[] = [], logger?: Logger): ContentResolver {
+  const callbacks = config.broker.callbacks
+  const ca = [...extraCa, ...(callbacks.trustStore === undefined ? [] : loadTrustStore(callbacks.trustStore, callbacks.trustStorePassword))]
+  const provider = new ContentProviderClient({ timeoutMs: config.broker.contentProvider.timeoutMs, extraCa: ca, insecureSkipVerify: callbacks.insecureSkipVerify })
+  return new ContentResolver(clients, provider, logger)
 }

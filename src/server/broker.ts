@@ -15,6 +15,7 @@ import type { CallbackEvent } from '../mailbox/types.js'
 import { Sweeper } from '../mailbox/sweeper.js'
 import { buildApp, type BuildAppOptions } from './app.js'
 import { createDevServices, devClockFor } from '../dev/services.js'
+import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
 import { BrokerMetrics } from './metrics.js'
 
@@ -76,7 +77,8 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
-  const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
+  const content = createContentResolver(config, clients, options.extraCa, logger?.child({ component: 'content-provider' }))
+  const context: BrokerContext = { config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
   const app = await buildApp(context, { ...(logger === undefined ? {} : { logger }), ...(options.server === undefined ? {} : { server: options.server }) })
   const sweeper = new Sweeper(store, clock, config.broker.sweepIntervalMs, logger?.child({ component: 'sweeper' }))
   const relay = new OutboxRelay(store, queue, 500, logger?.child({ component: 'relay' }), (events) => {
@@ -107,6 +109,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
       await queue.close()
       await deliverer.close()
       await dev?.close()
+      await content.close()
       await store.close()
     }
   }
