@@ -12,6 +12,8 @@ import type { DevServices } from './services.js'
 const tags = ['development']
 /** Longest callbacks/wait, seconds. */
 const MAX_WAIT_SECONDS = 300
+/** A waiter also looks at the log this often, ms: an announcement lost in a Redis reconnect is found anyway. */
+const RECHECK_MS = 2000
 
 interface DeliveryQuerystring { commandId?: string, externalId?: string, state?: TerminalState, limit?: string }
 interface WaitQuerystring { commandId?: string, externalId?: string, state?: TerminalState, until?: 'attempted' | 'delivered', timeout?: string }
@@ -74,11 +76,15 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
     const stop = (): void => settle('closing')
     stopWaits.add(stop)
     const timer = setTimeout(() => settle('timeout'), timeout * 1000)
+    const look = async (): Promise<void> => {
+      const [logged] = await deliveries.list(query, 1)
+      if (logged !== undefined) settle(logged)
+    }
+    const recheck = setInterval(() => { look().catch(() => {}) }, RECHECK_MS)
     const onGone = (): void => settle('closing')
     request.raw.socket?.once('close', onGone)
     try {
-      const [logged] = await deliveries.list(query, 1)
-      if (logged !== undefined) settle(logged)
+      await look()
       const result = await outcome
       if (result === 'timeout') throw new HERMOD_WAIT_TIMEOUT(String(timeout))
       if (result === 'closing') {
@@ -87,6 +93,7 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
       return result
     } finally {
       clearTimeout(timer)
+      clearInterval(recheck)
       unsubscribe()
       stopWaits.delete(stop)
       request.raw.socket?.off('close', onGone)

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { RedisConfig } from '../config/types.js'
 import { RedisKeys } from '../mailbox/keys.js'
 import { SUBSCRIBER_OVERRIDES, apiConnectionOptions } from '../mailbox/redis-connection.js'
+import { toStoreError } from '../mailbox/redis-replies.js'
 import { closeConnection } from '../redis/connection.js'
 import { AppendListeners, matchesDelivery, type DeliveryLog, type DeliveryLogEntry, type DeliveryQuery } from './delivery-log.js'
 
@@ -31,9 +32,11 @@ export class RedisDeliveryLog implements DeliveryLog {
     this.subscribed = this.subscriber.subscribe(this.keys.devDeliveryChannel()).catch((err: Error) => this.logger?.warn({ err: { message: err.message } }, 'delivery log cannot subscribe'))
   }
 
-  /** Resolves once the subscription stands (waiters hear of every later append). */
-  async ready (): Promise<void> {
-    await this.subscribed
+  /** Resolves once the subscription stands (waiters hear of every later append), or after `waitMs` when Redis is not there yet. */
+  async ready (waitMs = 3000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.subscribed, new Promise((resolve) => { timer = setTimeout(resolve, waitMs) })])
+    clearTimeout(timer)
   }
 
   async append (entry: DeliveryLogEntry): Promise<void> {
@@ -47,7 +50,12 @@ export class RedisDeliveryLog implements DeliveryLog {
   }
 
   async list (query: DeliveryQuery, limit: number): Promise<DeliveryLogEntry[]> {
-    const texts = await this.redis.lrange(this.keys.devDeliveryLog(), 0, this.size - 1)
+    let texts: string[]
+    try {
+      texts = await this.redis.lrange(this.keys.devDeliveryLog(), 0, this.size - 1)
+    } catch (err) {
+      throw toStoreError(err)
+    }
     const found: DeliveryLogEntry[] = []
     for (const text of texts) {
       if (found.length >= limit) break
@@ -62,7 +70,11 @@ export class RedisDeliveryLog implements DeliveryLog {
   }
 
   async clear (): Promise<void> {
-    await this.redis.del(this.keys.devDeliveryLog())
+    try {
+      await this.redis.del(this.keys.devDeliveryLog())
+    } catch (err) {
+      throw toStoreError(err)
+    }
   }
 
   async close (): Promise<void> {

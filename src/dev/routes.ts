@@ -1,6 +1,7 @@
 // The dev surface under {context-path}/dev/: the guard, then every dev route plugin.
 import type { FastifyInstance } from 'fastify'
 import { clockRoutes } from './clock-routes.js'
+import { devContentRoutes } from './content-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { registerDevGuard } from './guard.js'
 import { listingRoutes } from './listing-routes.js'
@@ -15,4 +16,5 @@ export async function devRoutes (app: FastifyInstance, options: { dev: DevServic
   await app.register(deliveryRoutes, { dev })
   await app.register(listingRoutes)
   await app.register(clockRoutes, { dev })
+  await app.register(devContentRoutes)
 }

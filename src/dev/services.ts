@@ -22,6 +22,7 @@ export interface DevServices {
  */
 export async function createDevServices (config: BrokerConfig, role: 'all' | 'api' | 'worker', logger?: Logger): Promise<DevServices | undefined> {
   const settings = config.broker.dev
+  if (!settings.enabled && config.broker.devSink) logger?.warn('broker.dev-sink is set but broker.dev.enabled is not: the dev sink is not served')
   if (!settings.enabled || role === 'api') return undefined
   const devLogger = logger?.child({ component: 'dev' })
   let deliveries: DeliveryLog

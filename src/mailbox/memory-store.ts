@@ -161,7 +161,9 @@ export class MemoryMailboxStore implements MailboxStore {
       lifespanSeconds: command.lifespanSeconds,
       createdAt: command.createdAt,
       timeoutAt: command.timeoutAt,
-      payload: command.payload ?? '{}' // IN_PROGRESS: always set
+      payload: command.payload ?? '{}', // IN_PROGRESS: always set
+      commandId: command.commandId,
+      clientId: command.clientId
     }
     return { kind: 'ok', message: command.externalId === undefined ? message : { ...message, externalId: command.externalId } }
   }

@@ -124,7 +124,7 @@ export function decodeRead (raw: unknown, bid: string, mid: string): Decoded<Rea
     case REPLY.TIMED_OUT: return { result: { kind: 'timed-out' }, emitted }
     case REPLY.DECIDED: return { result: { kind: 'decided', state: reply[2] as CommandState }, emitted }
     case REPLY.OK: {
-      const [, , type, timeoutSeconds, lifespanSeconds, createdAt, externalId, payload] = reply
+      const [, , type, timeoutSeconds, lifespanSeconds, createdAt, externalId, payload, clientId, commandId] = reply
       const message = {
         bid,
         mid,
@@ -133,7 +133,8 @@ export function decodeRead (raw: unknown, bid: string, mid: string): Decoded<Rea
         lifespanSeconds: Number(lifespanSeconds),
         createdAt: Number(createdAt),
         timeoutAt: Number(createdAt) + Number(timeoutSeconds) * 1000,
-        payload: String(payload)
+        payload: String(payload),
+        ...(typeof clientId === 'string' ? { clientId, commandId: String(commandId) } : {})
       }
       return { result: { kind: 'ok', message: externalId === null ? message : { ...message, externalId: String(externalId) } }, emitted }
     }

@@ -81,6 +81,9 @@ export interface MessageView {
   createdAt: number
   timeoutAt: number
   payload: string
+  /** The command's id and client (for the content provider); set by both drivers. */
+  commandId?: string
+  clientId?: string
 }
 
 export type ReadResult =

@@ -15,6 +15,7 @@ import type { CallbackEvent } from '../mailbox/types.js'
 import { Sweeper } from '../mailbox/sweeper.js'
 import { buildApp, type BuildAppOptions } from './app.js'
 import { createDevServices, devClockFor } from '../dev/services.js'
+import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
 import { BrokerMetrics } from './metrics.js'
 
@@ -76,7 +77,8 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
-  const context: BrokerContext = { config, store, queue, clients, clock, waiters, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
+  const content = createContentResolver(config, clients, options.extraCa, logger?.child({ component: 'content-provider' }))
+  const context: BrokerContext = { config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
   // A worker sweeps and delivers; its HTTP side is health and metrics only (for probes and Prometheus).
   const app = await buildApp(context, {
     ...(logger === undefined ? {} : { logger }),
@@ -112,6 +114,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
       await queue.close()
       await deliverer.close()
       await dev?.close()
+      await content.close()
       await store.close()
     }
   }

@@ -6,6 +6,7 @@ import type { BoxWaiters } from '../mailbox/box-waiters.js'
 import type { Clock } from '../mailbox/clock.js'
 import type { MailboxStore } from '../mailbox/store.js'
 import type { DevServices } from '../dev/services.js'
+import type { ContentResolver } from '../content/resolver.js'
 import type { BrokerMetrics } from './metrics.js'
 
 export interface BrokerContext {
@@ -15,6 +16,8 @@ export interface BrokerContext {
   clients: ClientRegistry
   clock: Clock
   waiters: BoxWaiters
+  /** Resolves content-id items through the clients' content providers when a device reads a message. */
+  content: ContentResolver
   metrics: BrokerMetrics
   /** The dev surface's state; present only with broker.dev.enabled (and not on `--role api`). */
   dev?: DevServices

@@ -147,7 +147,9 @@ t.test('the bundled config/application.yml loads: self-signed TLS, memory store,
   t.same(config.server.ssl, { enabled: true, clientAuth: 'none' }, 'no key material: a self-signed certificate is generated')
   t.equal(config.broker.store, 'memory')
   t.equal(config.broker.devSink, true)
+  t.equal(config.broker.dev.enabled, true, 'the dev surface is on in the development config')
   const [demo] = config.allowedClients
+  t.equal(demo?.contentProviderUrl, 'https://127.0.0.1:20400/hermod/dev/content', 'the demo client uses the dev content provider')
   t.match(demo, { clientId: 'demo', group: 'demo', callbackUrl: 'https://127.0.0.1:20400/hermod/dev', callbackMode: 'append' })
   t.match(demo?.key, /^[0-9a-f]{64}$/)
   const header = /# X-Api-Key: (\S+)/.exec(readFileSync(join(repo, 'config', 'application.yml'), 'utf8'))?.[1]

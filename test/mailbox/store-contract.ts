@@ -66,6 +66,8 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
       tt.equal(read.message.externalId, 'x-1')
       tt.equal(read.message.timeoutSeconds, 30)
       tt.equal(read.message.lifespanSeconds, 60)
+      tt.equal(read.message.clientId, 'prime', 'the reader learns the client (its content provider)')
+      tt.equal(read.message.commandId, command.commandId)
     }
     const answer = await peer.answer(d.bid, d.mid, { status: 'OK', response: '{"jws":"abc"}' }, T0 + 3)
     tt.same(answer, { kind: 'ok', state: 'COMPLETED' })
@@ -323,5 +325,24 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
     const second = await store.accept(request({ timeoutSeconds: 10 }), T0)
     tt.equal((await store.getCommand('acme', second.command.commandId, T0 + 10_000))?.state, 'TIMEOUT')
     tt.equal(calls, 2, 'a timeout observed by a read counts too')
+  })
+
+  t.test('peekCommands (the dev listing) lists live commands newest first, filtered, and never changes state', async (tt) => {
+    const { store, peer } = await fixture(tt)
+    const first = (await store.accept(request({ externalId: 'a', to: ['john.doe'] }), T0)).command
+    const second = (await store.accept(request({ type: 'authenticate', timeoutSeconds: 10, lifespanSeconds: 20, group: 'globex' }), T0 + 1)).command
+    const all = await peer.peekCommands({ limit: 10 }, T0 + 11_000)
+    tt.same(all.map((c) => c.commandId), [second.commandId, first.commandId], 'every group, newest first')
+    tt.match(all[0], { state: 'TIMEOUT', type: 'authenticate', group: 'globex', payload: request().payload }, 'past its timeout it reads TIMEOUT')
+    tt.equal(all[0]!.finishedAt, undefined, '... without being timed out')
+    tt.match(all[1], { state: 'IN_PROGRESS', externalId: 'a', destinations: [{ to: 'john.doe', bid: first.destinations[0]!.bid, token: first.destinations[0]!.token }] })
+    tt.same(await store.readOutbox(10), [], 'no event was written by the peek')
+    tt.same((await peer.peekCommands({ limit: 10, group: 'acme' }, T0 + 11_000)).map((c) => c.commandId), [first.commandId])
+    tt.same((await peer.peekCommands({ limit: 10, match: (c) => c.type === 'authenticate' }, T0 + 11_000)).map((c) => c.commandId), [second.commandId])
+    tt.same((await peer.peekCommands({ limit: 1 }, T0 + 11_000)).length, 1)
+    tt.same((await peer.peekCommands({ limit: 10 }, T0 + 21_000)).map((c) => c.commandId), [first.commandId], 'past its lifespan a command is not listed')
+    const d = first.destinations[0]!
+    await peer.answer(d.bid, d.mid, { status: 'OK', response: '{"jws":"abc"}' }, T0 + 2)
+    tt.match((await store.peekCommands({ limit: 10, group: 'acme' }, T0 + 3))[0], { state: 'COMPLETED', response: '{"jws":"abc"}', answeredBy: 0 })
   })
 }

@@ -6,7 +6,7 @@ KEYS[2] the box: the command key of an @tmp box, or the named box hash (base .. 
 ARGV[1] kind: 't' (@tmp) | 'n' (named)   ARGV[2] command id of an @tmp box ('' for named)
 ARGV[3] bid   ARGV[4] mid   ARGV[5] now (ms)   ARGV[6] group   ARGV[7] terminal slack (ms)
 Returns
-  {1, 0, type, timeout (s), lifespan (s), createdAt, externalId or nil, payload}
+  {1, 0, type, timeout (s), lifespan (s), createdAt, externalId or nil, payload, clientId, command id}
   {-1}                   not in this box, unknown, or past its lifespan
   {-2, emitted}          timed out (emitted = 1 when this call wrote the TIMEOUT)
   {-3, 0, state}         decided by an answer or a cancel
@@ -21,4 +21,4 @@ if not id or expiresAtOf(m) <= now then return {-1} end
 local emitted = timeOutIfDue(base, ARGV[6], id, m, now, tonumber(ARGV[7]))
 if m.s == 'TIMEOUT' then return {-2, emitted} end
 if m.s ~= 'IN_PROGRESS' then return {-3, 0, m.s} end
-return {1, 0, m.y, m.o, m.l, m.c, m.x or false, loadPayload(base .. 'c:' .. id, n)}
+return {1, 0, m.y, m.o, m.l, m.c, m.x or false, loadPayload(base .. 'c:' .. id, n), m.k, id}

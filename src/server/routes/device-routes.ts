@@ -1,5 +1,7 @@
 // The device side: list a box (long-poll), read a message, answer it once (protocol.md section 6).
 import type { FastifyInstance } from 'fastify'
+import { CONTENT_RETRY_AFTER_SECONDS, HERMOD_CONTENT_PROVIDER_FAILED } from '../../content/errors.js'
+import { ContentProviderError } from '../../content/provider-client.js'
 import { messageLocation } from '../../mailbox/links.js'
 import type { BoxMessage } from '../../mailbox/types.js'
 import { isUuid } from '../../mailbox/uuid.js'
@@ -12,7 +14,7 @@ import { errorResponses } from './schemas.js'
 const tags = ['device']
 
 export async function deviceRoutes (app: FastifyInstance): Promise<void> {
-  const { config, store, clock, waiters } = app.broker
+  const { config, store, clock, waiters, content } = app.broker
   const maxWait = config.broker.maxLongPollSeconds
 
   const boxParams = { type: 'object', properties: { bid: { type: 'string' } } }
@@ -100,10 +102,10 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { bid: string, mid: string } }>('/ms/:bid/:mid', {
     schema: {
-      summary: 'Read a message: its header and the command payload, untouched. 410 after the timeout, 409 once decided',
+      summary: 'Read a message: its header and the command payload, untouched (but for `application/hermod+content-id` items, resolved through the client\'s content provider: 502 HERMOD_CONTENT_PROVIDER_FAILED with Retry-After when it fails). 410 after the timeout, 409 once decided',
       tags,
       params: messageParams,
-      response: { 200: { type: 'object', additionalProperties: true, description: '{ bid, mid, commandType, header: { lifespan, timeout, externalId, createdAt, timeoutAt }, command: { <x>Command: ... } }' }, ...errorResponses(404, 409, 410, 503) }
+      response: { 200: { type: 'object', additionalProperties: true, description: '{ bid, mid, commandType, header: { lifespan, timeout, externalId, createdAt, timeoutAt }, command: { <x>Command: ... } }' }, ...errorResponses(404, 409, 410, 502, 503) }
     }
   }, async (request, reply) => {
     const { bid, mid } = request.params
@@ -114,6 +116,14 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       case 'decided': throw new HERMOD_MESSAGE_DECIDED(result.state)
     }
     const m = result.message
+    let payload: string
+    try {
+      payload = await content.payloadFor(m, clock.now())
+    } catch (err) {
+      if (!(err instanceof ContentProviderError)) throw err
+      void reply.header('retry-after', String(CONTENT_RETRY_AFTER_SECONDS))
+      throw new HERMOD_CONTENT_PROVIDER_FAILED(err.message)
+    }
     const header = JSON.stringify({
       lifespan: m.lifespanSeconds,
       timeout: m.timeoutSeconds,
@@ -123,7 +133,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
     })
     // The payload is spliced in as stored: the device gets the server system's JSON untouched.
     return reply.type('application/json; charset=utf-8').serializer((s: string) => s)
-      .send(`{"bid":"${m.bid}","mid":"${m.mid}","commandType":"${m.type.toUpperCase()}","header":${header},"command":${m.payload}}`)
+      .send(`{"bid":"${m.bid}","mid":"${m.mid}","commandType":"${m.type.toUpperCase()}","header":${header},"command":${payload}}`)
   })
 
   app.post<{ Params: { bid: string, mid: string }, Body: { status: 'OK' | 'REJECTED', response?: unknown } }>('/ms/:bid/:mid', {
