@@ -1,6 +1,8 @@
 // Builds the BrokerConfig (camelCase) from validated kebab-case settings: derived defaults, normalised prefixes, absolute paths.
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
+import { parseAutoAnswerRules } from '../device/rules.js'
+import { ConfigError } from './errors.js'
 import { resolveConfiguredPath } from './paths.js'
 import type { BrokerConfig, BrokerSettings, ClientConfig, SslConfig } from './types.js'
 
@@ -115,7 +117,8 @@ function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name:
     dev: withoutUndefined({
       enabled: broker.dev.enabled,
       credentials: broker.dev.username === undefined ? undefined : { username: broker.dev.username, password: broker.dev.password },
-      deliveryLogSize: broker.dev['delivery-log-size']
+      deliveryLogSize: broker.dev['delivery-log-size'],
+      autoAnswer: buildAutoAnswer(broker.dev['auto-answer'])
     }),
     contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },
     overload: {
@@ -137,4 +140,11 @@ function optionalText (value: unknown): string | undefined {
 /** Drops keys whose value is undefined, so the frozen config has no `key: undefined` entries. */
 function withoutUndefined<T extends object> (value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}
+
+/** `broker.dev.auto-answer` in its canonical form; a rule the schema lets through but the rules parser refuses stops start-up. */
+function buildAutoAnswer (settings: Settings): BrokerSettings['dev']['autoAnswer'] {
+  const { rules, problems } = parseAutoAnswerRules(settings.rules)
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `broker.dev.auto-answer.${problem}`))
+  return { enabled: settings.enabled, profile: settings.profile, rules }
 }

@@ -163,7 +163,8 @@ const brokerSchema: SchemaNode = {
         enabled: flag(false),
         username: nonEmptyText,
         password: nonEmptyText,
-        'delivery-log-size': integer(1000, 1, 100000)
+        'delivery-log-size': integer(1000, 1, 100000),
+        'auto-answer': autoAnswerSchema
       }
     },
     'content-provider': {

@@ -1,4 +1,5 @@
 // The broker's resolved configuration: what loadConfig() returns, frozen, in camelCase.
+import type { AutoAnswerRule } from '../device/rules.js'
 
 /** One server system allowed to post commands (an entry of `allowed-clients`). */
 export interface ClientConfig {
@@ -137,6 +138,8 @@ export interface DevSettings {
   credentials?: { username: string, password: string }
   /** Callback attempts the delivery log keeps (the oldest are dropped). */
   deliveryLogSize: number
+  /** `broker.dev.auto-answer`: the virtual device answers commands by rules. */
+  autoAnswer: { enabled: boolean, profile: string, rules: AutoAnswerRule[] }
 }
 
 export interface BrokerConfig {

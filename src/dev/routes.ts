@@ -1,5 +1,7 @@
 // The dev surface under {context-path}/dev/: the guard, then every dev route plugin.
 import type { FastifyInstance } from 'fastify'
+import { deviceRoutes } from '../device/routes.js'
+import { autoAnswerRoutes } from './auto-answer-routes.js'
 import { clockRoutes } from './clock-routes.js'
 import { devContentRoutes } from './content-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
@@ -17,4 +19,6 @@ export async function devRoutes (app: FastifyInstance, options: { dev: DevServic
   await app.register(listingRoutes)
   await app.register(clockRoutes, { dev })
   await app.register(devContentRoutes)
+  await app.register(deviceRoutes, { dataDir: dev.deviceData })
+  await app.register(autoAnswerRoutes, { dev })
 }

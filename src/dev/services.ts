@@ -5,6 +5,11 @@ import { MemoryDeliveryLog, type DeliveryLog } from './delivery-log.js'
 import { DeliveryRecorder } from './delivery-recorder.js'
 import { OffsetClock, type AdvanceableClock } from './dev-clock.js'
 import { DevSink } from './sink-routes.js'
+import { join } from 'node:path'
+import { DeviceDataDir } from '../device/data-dir.js'
+import type { Clock } from '../mailbox/clock.js'
+import type { MailboxStore } from '../mailbox/store.js'
+import { AutoAnswerer } from './auto-answer.js'
 
 /** What the dev routes read besides the broker context. */
 export interface DevServices {
@@ -13,6 +18,10 @@ export interface DevServices {
   /** The deliverer's observer; `scheduled` is fed from the callback queue's onAttempt hook. */
   recorder: DeliveryRecorder
   sink: DevSink
+  /** The virtual device's data (test CA, profiles): `<broker.data-dir>/device`, as the CLI's default. */
+  deviceData: DeviceDataDir
+  /** Answers accepted commands by `broker.dev.auto-answer` rules (idle without rules). */
+  autoAnswer: AutoAnswerer
   close (): Promise<void>
 }
 
@@ -20,7 +29,13 @@ export interface DevServices {
  * The dev services, or undefined when `broker.dev.enabled` is off or the instance runs `--role api`
  * (an api-only instance serves no dev surface). On the Redis store the delivery log lives in Redis.
  */
-export async function createDevServices (config: BrokerConfig, role: 'all' | 'api' | 'worker', logger?: Logger): Promise<DevServices | undefined> {
+export async function createDevServices (
+  config: BrokerConfig,
+  role: 'all' | 'api' | 'worker',
+  store: MailboxStore,
+  clock: Clock,
+  logger?: Logger
+): Promise<DevServices | undefined> {
   const settings = config.broker.dev
   if (!settings.enabled && config.broker.devSink) logger?.warn('broker.dev-sink is set but broker.dev.enabled is not: the dev sink is not served')
   if (!settings.enabled || role === 'api') return undefined
@@ -36,12 +51,20 @@ export async function createDevServices (config: BrokerConfig, role: 'all' | 'ap
   }
   const recorder = new DeliveryRecorder(deliveries, devLogger)
   devLogger?.warn(`the dev surface is ON under ${config.server.contextPath}/dev/ (${settings.credentials === undefined ? 'loopback callers only' : 'loopback, or Basic credentials'}): not for production`)
+  const deviceData = new DeviceDataDir(join(config.broker.dataDir, 'device'))
+  const { enabled, profile, rules } = settings.autoAnswer
+  const autoAnswer = new AutoAnswerer({
+    store, clock, devices: deviceData, profile, enabled, rules, ...(devLogger === undefined ? {} : { logger: devLogger.child({ component: 'auto-answer' }) })
+  })
   return {
     settings,
     deliveries,
     recorder,
     sink: new DevSink(),
+    deviceData,
+    autoAnswer,
     async close () {
+      autoAnswer.close()
       await recorder.flush()
       await deliveries.close()
     }
@@ -49,6 +72,6 @@ export async function createDevServices (config: BrokerConfig, role: 'all' | 'ap
 }
 
 /** The clock of a broker with the dev surface on the embedded store: advanceable by the dev API. */
-export function devClockFor (config: BrokerConfig): AdvanceableClock | undefined {
-  return config.broker.dev.enabled && config.broker.store === 'memory' ? new OffsetClock() : undefined
+export function devClockFor (config: BrokerConfig, role: 'all' | 'api' | 'worker'): AdvanceableClock | undefined {
+  return config.broker.dev.enabled && role !== 'api' && config.broker.store === 'memory' ? new OffsetClock() : undefined
 }

@@ -31,12 +31,16 @@ export function malformedAnswer (commandType: string): DeviceAnswer {
   return { status: 'OK', response: MALFORMED[commandType.toLowerCase()] ?? 'malformed' }
 }
 
-/** The answer a rule decision asks for (null for `ignore`): realistic ones come from `device`. */
-export async function answerForDecision (decision: AutoAnswerDecision, message: DeviceMessage, device: VirtualDevice): Promise<DeviceAnswer | null> {
+/** The answer a rule decision asks for (null for `ignore`): realistic ones come from `device` (a device, or a function that opens one). */
+export async function answerForDecision (
+  decision: AutoAnswerDecision,
+  message: DeviceMessage,
+  device: VirtualDevice | (() => Promise<VirtualDevice>)
+): Promise<DeviceAnswer | null> {
   if (decision.action === 'ignore') return null
   if (decision.action === 'malformed') return malformedAnswer(message.commandType)
   if (decision.answer === 'given') return { status: decision.status, response: decision.response ?? null }
   if (decision.action === 'reject') return { status: 'REJECTED', response: { reason: `rejected by auto-answer rule ${decision.name ?? decision.rule}` } }
   if (decision.answer === 'canned') return cannedAnswer(message.commandType)
-  return await device.answer(message)
+  return await (typeof device === 'function' ? await device() : device).answer(message)
 }

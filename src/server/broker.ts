@@ -47,11 +47,11 @@ export interface Broker {
 export async function createBroker (config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger
   const role = options.role ?? 'all'
-  const dev = await createDevServices(config, role, logger)
-  const clock = options.clock ?? (dev === undefined ? undefined : devClockFor(config)) ?? systemClock
+  const clock = options.clock ?? devClockFor(config, role) ?? systemClock
   const clients = new ClientRegistry(config.allowedClients)
   let metrics: BrokerMetrics | undefined
   const store = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
+  const dev = await createDevServices(config, role, store, clock, logger)
   const deliverer = new CallbackDeliverer({
     clients,
     config: config.broker.callbacks,

@@ -153,7 +153,7 @@ broker:
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
-    dev: { enabled: false, deliveryLogSize: 1000 },
+    dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     log: { level: 'warn', pretty: false },

@@ -49,7 +49,7 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       },
       generateClientOpen: false,
       devSink: false,
-      dev: { enabled: false, deliveryLogSize: 1000 },
+      dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
       contentProvider: { timeoutMs: 2000 },
       overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
       log: { level: 'silent', pretty: false },

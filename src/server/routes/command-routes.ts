@@ -94,6 +94,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     else {
       acceptedByType[type].inc()
       request.log.info({ commandId: command.commandId, type, clientId: client.clientId, destinations: to.length }, 'command accepted')
+      if (app.broker.dev?.autoAnswer.active === true) app.broker.dev.autoAnswer.accepted(command, body)
     }
     return {
       commandId: command.commandId,
