@@ -9,9 +9,9 @@ const script: string = JSON.parse(readFileSync(new URL('package.json', root), 'u
 
 t.test('the start script execs the broker: the process npm signals is the broker, and it logs that pid', async (t) => {
   t.match(script, /^npm run build --silent && /, 'it still builds first')
-  // The script as npm runs it (sh -c), with the build replaced by `true` and the compiled entry by the sources.
+  // The script as npm runs it (sh -c), with the build replaced by `true` and the installed command by the sources.
   const command = script.replace('npm run build --silent', 'true')
-    .replace('node dist/src/cli/main.js', `"${process.execPath}" --import tsx src/cli/main.ts`)
+    .replace('node bin/hermod-broker.js', `"${process.execPath}" --import tsx src/cli/main.ts`)
   const child = spawn('sh', ['-c', `${command} --port 0 --set server.ssl.enabled=false --set broker.log.pretty=false`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let out = ''
