@@ -30,7 +30,7 @@ const MAX_RETRIES = 1
 const BROKER_OVERRIDES = { 'broker.callbacks.concurrency': '256', 'broker.callbacks.per-client-concurrency': '256' }
 
 type Store = 'memory' | 'redis'
-type Kind = 'ceiling' | 'accept' | 'roundtrip'
+type Kind = 'ceiling' | 'accept' | 'roundtrip' | 'autoanswer'
 interface Settings { layout: CpuLayout | null, only?: Set<string>, quietWaitS: number, runs: number, durationS: number, warmupS: number, fixedRateWarmupS: number, connections: number, pendingCommands: number, expiryCommands: number, expiryWindowS: number, out: string, quick: boolean }
 
 function settingsFrom (argv: string[]): Settings {
@@ -98,7 +98,7 @@ async function oneRun (kind: Kind, store: Store | undefined, s: Settings, redis:
   const waiters = new CallbackWaiters()
   const receiver = await startReceiver({ onCallback: (cb) => waiters.deliver(cb) })
   try {
-    const broker = await startBrokerProcess({ store: store!, ...(redis === undefined ? {} : { redisUrl: redis.url }), callbackUrl: receiver.url, overrides: BROKER_OVERRIDES, ...cpusOf(s) })
+    const broker = await startBrokerProcess({ store: store!, ...(redis === undefined ? {} : { redisUrl: redis.url }), callbackUrl: receiver.url, overrides: BROKER_OVERRIDES, ...cpusOf(s), autoAnswer: kind === 'autoanswer' })
     try {
       return await runLoad({ ...load, target: broker.target, scenario: kind, callbacks: waiters, store, pids: { broker: broker.pid, redis: redis?.pid }, label: `${kind} ${store}` })
     } finally {
@@ -158,7 +158,7 @@ async function interleaved (rows: Array<{ name: string, kind: Kind, store?: Stor
           if ((again.cpu.others ?? 0) < (result.cpu.others ?? 0)) result = again
         }
         runs.get(row.name)!.push({ ...result, backgroundCores: background })
-        const main = row.kind === 'roundtrip' ? result.roundTrips! : result.accepted
+        const main = row.kind === 'roundtrip' || row.kind === 'autoanswer' ? result.roundTrips! : result.accepted
         log(`    ${main.perSecond}/s p50 ${main.latencyMs.p50} ms p99 ${main.latencyMs.p99} ms errors ${result.errors.total} cpu ${JSON.stringify(result.cpu)} us/op ${JSON.stringify(result.cpuUsPerOperation)}`)
       } catch (err) {
         failed.set(row.name, unavailable(err))
@@ -166,7 +166,7 @@ async function interleaved (rows: Array<{ name: string, kind: Kind, store?: Stor
       }
     }
   }
-  return new Map(rows.map((r) => [r.name, failed.get(r.name) ?? summarize(runs.get(r.name)!, r.kind === 'roundtrip', r.rate)]))
+  return new Map(rows.map((r) => [r.name, failed.get(r.name) ?? summarize(runs.get(r.name)!, r.kind === 'roundtrip' || r.kind === 'autoanswer', r.rate)]))
 }
 
 /** One single-run row (pending memory, expiry), unless left out; a failure makes it unavailable, not the suite. */
@@ -212,7 +212,9 @@ async function main (): Promise<void> {
       { name: 'acceptMemory', kind: 'accept', store: 'memory' },
       { name: 'acceptRedis', kind: 'accept', store: 'redis' },
       { name: 'roundTripMemory', kind: 'roundtrip', store: 'memory' },
-      { name: 'roundTripRedis', kind: 'roundtrip', store: 'redis' }
+      { name: 'roundTripRedis', kind: 'roundtrip', store: 'redis' },
+      { name: 'autoAnswerMemory', kind: 'autoanswer', store: 'memory' },
+      { name: 'autoAnswerRedis', kind: 'autoanswer', store: 'redis' }
     ], s, redis)
     // Half the maximum rate of the same store's accept row, which must have been measured.
     const half = (name: RowName, source: RowName, store: Store): { name: string, kind: Kind, store: Store, rate: number } | UnavailableRow => {
@@ -243,6 +245,8 @@ async function main (): Promise<void> {
       acceptRedis: throughput.get('acceptRedis')!,
       roundTripMemory: throughput.get('roundTripMemory')!,
       roundTripRedis: throughput.get('roundTripRedis')!,
+      autoAnswerMemory: throughput.get('autoAnswerMemory')!,
+      autoAnswerRedis: throughput.get('autoAnswerRedis')!,
       halfRateMemory: halfRow('halfRateMemory'),
       halfRateRedis: halfRow('halfRateRedis'),
       pendingMemory,

@@ -77,6 +77,9 @@ export interface SuiteResult {
     acceptRedis: Row<ThroughputRow>
     roundTripMemory: Row<ThroughputRow>
     roundTripRedis: Row<ThroughputRow>
+    /** Accept -> the broker's own auto-answer (canned) -> callback received: a load test with no external device. */
+    autoAnswerMemory: Row<ThroughputRow>
+    autoAnswerRedis: Row<ThroughputRow>
     halfRateMemory: Row<ThroughputRow>
     halfRateRedis: Row<ThroughputRow>
     pendingMemory: Row<PendingResult & Measured>

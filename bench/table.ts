@@ -15,7 +15,7 @@ function ok<T extends { status: string }> (row: T | UnavailableRow): T | undefin
 export function ratios (rows: Rows): Record<string, number | null> {
   const ceiling = ok<ThroughputRow>(rows.ceiling)?.perSecond
   const out: Record<string, number | null> = {}
-  for (const name of ['ceiling', 'acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis'] as const) {
+  for (const name of ['ceiling', 'acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis'] as const) {
     const row = ok<ThroughputRow>(rows[name])
     out[name] = row === undefined || ceiling === undefined || ceiling === 0 ? null : Math.round(row.perSecond / ceiling * 1000) / 1000
   }
@@ -26,7 +26,7 @@ export function ratios (rows: Rows): Record<string, number | null> {
 export function cpuRatios (rows: Rows): Record<string, number | null> {
   const ceiling = ok<ThroughputRow>(rows.ceiling)?.cpuUsPerOperation.server
   const out: Record<string, number | null> = {}
-  for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis'] as const) {
+  for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis'] as const) {
     const broker = ok<ThroughputRow>(rows[name])?.cpuUsPerOperation.broker
     out[name] = broker === undefined || broker === null || ceiling === undefined || ceiling === null || broker === 0 ? null : Math.round(ceiling / broker * 1000) / 1000
   }
@@ -75,6 +75,8 @@ const LABELS: Record<RowName, string> = {
   acceptRedis: 'Accept, Redis store',
   roundTripMemory: 'Round trips (accept, read, answer, callback), embedded store',
   roundTripRedis: 'Round trips (accept, read, answer, callback), Redis store',
+  autoAnswerMemory: 'Round trips answered by auto-answer (accept, callback), embedded store',
+  autoAnswerRedis: 'Round trips answered by auto-answer (accept, callback), Redis store',
   halfRateMemory: 'Accept latency at half the maximum rate, embedded store',
   halfRateRedis: 'Accept latency at half the maximum rate, Redis store',
   pendingMemory: 'Memory per pending command, embedded store',
@@ -102,7 +104,7 @@ function cell (name: RowName, rows: Rows): string {
   switch (name) {
     case 'ceiling': return throughputCell(row as ThroughputRow, 'req/s')
     case 'acceptMemory': case 'acceptRedis': return throughputCell(row as ThroughputRow, 'commands/s')
-    case 'roundTripMemory': case 'roundTripRedis': return throughputCell(row as ThroughputRow, 'round trips/s')
+    case 'roundTripMemory': case 'roundTripRedis': case 'autoAnswerMemory': case 'autoAnswerRedis': return throughputCell(row as ThroughputRow, 'round trips/s')
     case 'halfRateMemory': case 'halfRateRedis': {
       const r = row as ThroughputRow
       return `at ${num(r.rate ?? 0)}/s: p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}${disturbed(r)}`

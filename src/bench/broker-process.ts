@@ -27,6 +27,8 @@ export interface BrokerProcessOptions {
   startTimeoutMs?: number
   /** CPUs to run it on (taskset list, see cpu-pinning.ts); default: wherever the OS puts it. */
   cpus?: string
+  /** The broker answers the bench client's commands itself (broker.dev.auto-answer, canned answers). */
+  autoAnswer?: boolean
 }
 
 /** A running broker process. */
@@ -61,8 +63,9 @@ function brokerEntry (): { script: string, loader: string[] } {
 }
 
 /** The generated config file: JSON, which is YAML. One client, `bench`, whose callbacks go to the receiver. */
-function configText (port: number, key: string, callbackUrl: string | undefined): string {
+function configText (port: number, key: string, callbackUrl: string | undefined, autoAnswer = false): string {
   return JSON.stringify({
+    ...(autoAnswer ? { broker: { dev: { enabled: true, 'auto-answer': { enabled: true, rules: [{ client: CLIENT_ID, answer: 'canned' }] } } } } : {}),
     server: { port, address: '127.0.0.1', servlet: { 'context-path': CONTEXT_PATH }, ssl: { enabled: true } },
     'uri-base': URI_BASE,
     'public-url': `https://127.0.0.1:${port}${CONTEXT_PATH}${URI_BASE}/ms`,
@@ -90,7 +93,7 @@ export async function startBrokerProcess (options: BrokerProcessOptions): Promis
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     const configFile = join(dir, 'application.yml')
-    writeFileSync(configFile, configText(port, key, options.callbackUrl), { mode: 0o600 })
+    writeFileSync(configFile, configText(port, key, options.callbackUrl, options.autoAnswer), { mode: 0o600 })
     const { script, loader } = brokerEntry()
     const args = [...loader, ...(options.nodeArgs ?? []), script, 'start', '--config', configFile,
       ...Object.entries(overrides).flatMap(([k, v]) => ['--set', `${k}=${v}`])]

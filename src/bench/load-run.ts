@@ -12,7 +12,7 @@ import { ErrorCounter, LatencyRecorder, round } from './stats.js'
 /** What to run and within which bounds. */
 export interface LoadRunOptions {
   target: BenchTarget
-  scenario: 'accept' | 'roundtrip'
+  scenario: 'accept' | 'roundtrip' | 'autoanswer'
   /** Keep-alive connections, and operations in flight at most. */
   connections: number
   /** Measured phase: starts no operation after this long, ms. */
@@ -43,7 +43,7 @@ export interface LoadRunOptions {
  * @throws Error when a round-trip run has no `callbacks`
  */
 export async function runLoad (options: LoadRunOptions): Promise<RunResult> {
-  if (options.scenario === 'roundtrip' && options.callbacks === undefined) throw new Error('a round-trip run needs the receiver\'s callbacks')
+  if (options.scenario !== 'accept' && options.callbacks === undefined) throw new Error('a round-trip run needs the receiver\'s callbacks')
   const client = new BenchClient({ origin: options.target.origin, connections: options.connections })
   const api = new HermodApi(client, options.target)
   const acceptLatency = new LatencyRecorder()
@@ -84,7 +84,20 @@ export async function runLoad (options: LoadRunOptions): Promise<RunResult> {
       errors.add(errorKind(err))
     }
   }
-  const op = options.scenario === 'accept' ? accept : roundTrip
+  // The broker's own auto-answer rules play the device: accept, then the COMPLETED callback.
+  const autoAnswered: Operation = async (_i, intendedAt) => {
+    try {
+      const accepted = await api.accept(body)
+      acceptLatency.record(performance.now() - intendedAt)
+      const received = await options.callbacks!.expect(accepted.commandId, callbackTimeoutMs)
+      if (received.state !== 'COMPLETED') throw Object.assign(new Error('unexpected state'), { code: `callback ${received.state}` })
+      tripLatency.record(performance.now() - intendedAt)
+      trips++
+    } catch (err) {
+      errors.add(errorKind(err))
+    }
+  }
+  const op = options.scenario === 'accept' ? accept : options.scenario === 'roundtrip' ? roundTrip : autoAnswered
   const loopOptions = {
     concurrency: options.connections,
     ...(options.rate === undefined ? {} : { rate: options.rate }),
@@ -128,7 +141,7 @@ export async function runLoad (options: LoadRunOptions): Promise<RunResult> {
       connections: options.connections,
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       accepted: { count: acceptLatency.count, perSecond: perSecond(acceptLatency.count), latencyMs: acceptLatency.summary() },
-      ...(options.scenario === 'roundtrip' ? { roundTrips: { count: trips, perSecond: perSecond(trips), latencyMs: tripLatency.summary() } } : {}),
+      ...(options.scenario !== 'accept' ? { roundTrips: { count: trips, perSecond: perSecond(trips), latencyMs: tripLatency.summary() } } : {}),
       errors: errors.toJSON(),
       cpu: cores,
       cpuUsPerOperation: cpuPerOperation

@@ -10,7 +10,7 @@ export interface Throughput {
 
 /** The result of one `hermod-broker bench` run (also one sample of `npm run bench`). */
 export interface RunResult {
-  scenario: 'accept' | 'roundtrip'
+  scenario: 'accept' | 'roundtrip' | 'autoanswer'
   /** The broker's API base, e.g. https://127.0.0.1:41234/hermod/rest. */
   target: string
   store?: 'memory' | 'redis'

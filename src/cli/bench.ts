@@ -16,7 +16,7 @@ Usage:
   hermod-broker bench [--store memory|redis] [--redis-url URL] [--set key=value]... [--node-arg ARG]...
                       [--cpu-prof DIR]
   hermod-broker bench --url https://127.0.0.1:20400/hermod/rest --api-key KEY [--receiver-port N]
-                      [--scenario roundtrip|accept] [--duration S] [--requests N] [--connections N]
+                      [--scenario roundtrip|accept|autoanswer] [--duration S] [--requests N] [--connections N]
                       [--rate N] [--warmup S] [--callback-timeout S] [--pin auto|off] [--json FILE]
 
 Without --url, a broker process is started on a generated config (TLS with its self-signed
@@ -25,7 +25,8 @@ without --redis-url also starts a private redis-server (free port, temp dir, not
 With --url (loopback only), a round-trip run needs a callback receiver the target calls: ${roundTripRequirement('<receiver-port>')}.
 One round trip is tried first; without its callback the bench stops at once and says so.
 
-  --scenario     roundtrip (default): accept, device read, answer, callback received; accept: posts only
+  --scenario     roundtrip (default): accept, device read, answer, callback received; accept: posts only;
+                 autoanswer (started broker only): the broker's auto-answer rule answers, callback received
   --duration     measured seconds (default 10); --warmup unmeasured seconds before it (default: a fifth
                  of the duration, at most 2; 0 for none); the run takes about their sum
   --requests     at most this many operations (default 1000000)
@@ -53,7 +54,7 @@ interface BenchArgs {
   overrides: Record<string, string>
   cpuProfDir?: string
   nodeArgs: string[]
-  scenario: 'accept' | 'roundtrip'
+  scenario: 'accept' | 'roundtrip' | 'autoanswer'
   durationMs: number
   maxOperations: number
   connections: number
@@ -97,7 +98,8 @@ export function parseBenchArgs (args: string[]): BenchArgs {
   })
   if (values.pin !== undefined && values.pin !== 'auto' && values.pin !== 'off') throw new BenchUsageError('--pin is auto or off')
   const scenario = values.scenario ?? 'roundtrip'
-  if (scenario !== 'roundtrip' && scenario !== 'accept') throw new BenchUsageError('--scenario is roundtrip or accept')
+  if (scenario !== 'roundtrip' && scenario !== 'accept' && scenario !== 'autoanswer') throw new BenchUsageError('--scenario is roundtrip, accept or autoanswer')
+  if (scenario === 'autoanswer' && values.url !== undefined) throw new BenchUsageError('--scenario autoanswer starts its own broker (set auto-answer rules on a running one and use accept)')
   const store = values.store ?? 'memory'
   if (store !== 'memory' && store !== 'redis') throw new BenchUsageError('--store is memory or redis')
   if (values.url !== undefined) {
@@ -195,7 +197,8 @@ export async function runBench (args: string[]): Promise<number> {
         callbackUrl: receiver.url,
         overrides: { 'broker.callbacks.concurrency': '256', 'broker.callbacks.per-client-concurrency': '256', ...options.overrides },
         nodeArgs: [...options.nodeArgs, ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`])],
-        ...(layout === null ? {} : { cpus: layout.server })
+        ...(layout === null ? {} : { cpus: layout.server }),
+        autoAnswer: options.scenario === 'autoanswer'
       })
       target = broker.target
     }

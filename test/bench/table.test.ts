@@ -16,6 +16,8 @@ function rows (): SuiteResult['rows'] {
     acceptRedis: unavailable,
     roundTripMemory: throughput(2_000),
     roundTripRedis: unavailable,
+    autoAnswerMemory: throughput(4_000),
+    autoAnswerRedis: unavailable,
     halfRateMemory: throughput(4_250, 12, 4_250),
     halfRateRedis: unavailable,
     pendingMemory: { status: 'ok', store: 'memory', commands: 100_000, payloadBytes: 503, rssBytesPer100k: 150 * 2 ** 20, rssBeforeBytes: 1, rssAfterBytes: 2, acceptSeconds: 10, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0 },
@@ -28,12 +30,12 @@ function rows (): SuiteResult['rows'] {
 }
 
 t.test('ratios against the ceiling, null where a row is unavailable', async (t) => {
-  t.same(ratios(rows()), { ceiling: 1, acceptMemory: 0.85, acceptRedis: null, roundTripMemory: 0.2, roundTripRedis: null })
+  t.same(ratios(rows()), { ceiling: 1, acceptMemory: 0.85, acceptRedis: null, roundTripMemory: 0.2, roundTripRedis: null, autoAnswerMemory: 0.4, autoAnswerRedis: null })
   t.same(ratios({ ...rows(), ceiling: unavailable }).acceptMemory, null)
 })
 
 t.test('CPU-normalised ratios: ceiling server CPU per request over broker CPU per operation', async (t) => {
-  t.same(cpuRatios(rows()), { acceptMemory: 0.8, acceptRedis: null, roundTripMemory: 0.8, roundTripRedis: null })
+  t.same(cpuRatios(rows()), { acceptMemory: 0.8, acceptRedis: null, roundTripMemory: 0.8, roundTripRedis: null, autoAnswerMemory: 0.8, autoAnswerRedis: null })
 })
 
 t.test('targets hold, fail, or are not measured', async (t) => {
@@ -53,7 +55,7 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 13)
+  t.equal(lines.length, 2 + 15)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
   t.match(table, /\| Ceiling[^|]*\| 10,000 req\/s; p50 1\.00 ms, p99 4\.00 ms; 80 µs CPU each \| 1\.00 \|/)
   t.match(table, /\| Accept, Redis store \| unavailable: the broker exited \(1\) during start-up: hermod-broker: store "redis" \/ not available \|  \| >= 0\.5 \| n\/a \|/)
