@@ -9,7 +9,7 @@ import { testConfig } from '../helpers/config.js'
 const PATHS = ['/hermod/rest/util/generateclient/prime2', '/hermod/admin/callbacks/dead-letters', '/hermod/dev/callbacks']
 
 async function listeningBroker (t: Test, trustProxy: boolean | number | string): Promise<string> {
-  const broker = await createBroker(testConfig({ broker: { devSink: true, trustProxy } }))
+  const broker = await createBroker(testConfig({ broker: { devSink: true, dev: { enabled: true }, trustProxy } }))
   t.teardown(() => broker.close())
   await broker.app.listen({ port: 0, host: '127.0.0.1' })
   return `http://127.0.0.1:${(broker.app.server.address() as AddressInfo).port}`
