@@ -17,7 +17,7 @@ t.test('a setting reference: default when unset, placeholders inside it resolved
   t.equal(unset.config.allowedClients[0]!.callbackUrl, 'http://h:7/x', 'unset in the file: the placeholder\'s default')
   const nested = await loadYaml(t, `fqdn: \${HOST_NAME:box}\n${CLIENT('http://${fqdn}/x')}`, { env: { HOST_NAME: 'prime.local' } })
   t.equal(nested.config.allowedClients[0]!.callbackUrl, 'http://prime.local/x', 'the referenced value\'s own placeholder is resolved')
-  const cycle = await problemsOf(loadYaml(t, `fqdn: \${public-url}\npublic-url: \${fqdn}\n`))
+  const cycle = await problemsOf(loadYaml(t, 'fqdn: ${public-url}\npublic-url: ${fqdn}\n'))
   t.match(cycle.join('\n'), /placeholder/, 'a cycle is a missing value, not a hang')
   const upper = await loadYaml(t, `public-url: https://file.example/ms\n${CLIENT('${PUBLIC_URL:http://d}/x')}`, { env: {} })
   t.equal(upper.config.allowedClients[0]!.callbackUrl, 'http://d/x', 'PUBLIC_URL names an environment variable, not the public-url setting')
