@@ -220,6 +220,7 @@ export function runLoad (o: LoadOptions, body: (i: number, worker: number) => Pr
   let next = 0
   const until = performance.now() + o.maxMs
   const loop = async (worker: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() sets `stopped` from outside while the loop awaits
     while (!stopped && next < o.maxIterations && performance.now() < until) {
       await body(next++, worker)
       if ((o.pauseMs ?? 0) > 0) await sleep(o.pauseMs!)
