@@ -6,7 +6,8 @@ const CLIENT = (url: string): string => `allowed-clients:\n  - client-id: demo\n
 
 t.test('${server.port} follows the file, SERVER_PORT and an override, highest first', async (t) => {
   const yaml = `server:\n  port: 20400\n${CLIENT('https://127.0.0.1:${server.port:1}/hermod/dev')}`
-  const url = async (options: Parameters<typeof loadYaml>[2]): Promise<string | undefined> => (await loadYaml(t, yaml, options)).config.allowedClients[0]!.callbackUrl
+  const url = async (options: Parameters<typeof loadYaml>[2]): Promise<string | undefined> =>
+    (await loadYaml(t, yaml, options)).config.allowedClients[0]!.callbackUrl
   t.equal(await url({}), 'https://127.0.0.1:20400/hermod/dev', 'the file\'s port')
   t.equal(await url({ env: { SERVER_PORT: '20401' } }), 'https://127.0.0.1:20401/hermod/dev', 'the environment\'s')
   t.equal(await url({ env: { SERVER_PORT: '20401' }, overrides: { 'server.port': '20402' } }), 'https://127.0.0.1:20402/hermod/dev', '--port / --set wins')
