@@ -86,7 +86,12 @@ export async function measureExpiry (options: ExpiryOptions): Promise<ExpiryResu
       } catch (err) {
         errors.add(errorKind(err))
       }
-    }, { concurrency: options.connections, maxOperations: options.commands, durationMs: options.windowS * 1000 + 2000, rate: options.commands / options.windowS })
+    }, {
+      concurrency: options.connections,
+      maxOperations: options.commands,
+      durationMs: options.windowS * 1000 + 2000,
+      rate: options.commands / options.windowS
+    })
     const waitUntil = start + (timeout + options.windowS + options.graceS) * 1000
     while (Date.now() < waitUntil && callbacks.length < timeouts.size) await sleep(250)
     const { cores } = meter.stop()

@@ -56,7 +56,11 @@ export async function measurePending (options: PendingOptions): Promise<PendingR
     const errors = new ErrorCounter()
     let accepted = 0
     // Warm the connections and the code first, so the baseline is taken with everything loaded.
-    await runLoop(async () => { await api.acceptOnly(body).catch(() => {}) }, { concurrency: options.connections, maxOperations: 1000, durationMs: 30_000 })
+    await runLoop(async () => { await api.acceptOnly(body).catch(() => {}) }, {
+      concurrency: options.connections,
+      maxOperations: 1000,
+      durationMs: 30_000
+    })
     await sleep(1500)
     const rssBefore = broker.rssBytes()
     const usedBefore = options.redis === undefined ? undefined : await options.redis.usedMemory()
@@ -79,7 +83,9 @@ export async function measurePending (options: PendingOptions): Promise<PendingR
       store: options.store,
       commands: accepted,
       payloadBytes: SIGN_PAYLOAD_BYTES,
-      rssBytesPer100k: rssBefore === null || rssAfter === null || accepted === 0 ? null : Math.round((rssAfter - rssBefore) * 100_000 / accepted),
+      rssBytesPer100k: rssBefore === null || rssAfter === null || accepted === 0
+        ? null
+        : Math.round((rssAfter - rssBefore) * 100_000 / accepted),
       rssBeforeBytes: rssBefore,
       rssAfterBytes: rssAfter,
       acceptSeconds: round(loop.elapsedMs / 1000, 1) ?? 0,

@@ -59,7 +59,10 @@ export function summarizeProfile (profile: CpuProfile, top = 25): ProfileSummary
   const share = (ms: number): number => Math.round(ms / total * 1000) / 10
   return {
     totalMs: Math.round(total),
-    functions: [...functions.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((f) => ({ ...f, ms: Math.round(f.ms), share: share(f.ms) })),
+    functions: [...functions.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((f) => ({ ...f, ms: Math.round(f.ms), share: share(f.ms) })),
     packages: [...packages].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({ name, ms: Math.round(ms), share: share(ms) }))
   }
 }

@@ -1,5 +1,7 @@
-// `node dist/bench/profile.js`: CPU profiles (--cpu-prof) of the ceiling and the broker at the same fixed accept rate, compared per request.
-// Usage: node dist/bench/profile.js [--store memory|redis] [--rate N] [--duration S] [--top N] [--dir DIR (default: $TMPDIR/hermod-bench-profiles)]
+// `node dist/bench/profile.js`: CPU profiles (--cpu-prof) of the ceiling and the broker at the same fixed accept rate,
+// compared per request.
+// Usage: node dist/bench/profile.js [--store memory|redis] [--rate N] [--duration S] [--top N]
+//   [--dir DIR (default: $TMPDIR/hermod-bench-profiles)]
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'

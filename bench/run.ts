@@ -1,4 +1,5 @@
-// `npm run bench`: the ceiling and the broker side by side on this machine, medians over several runs, written to bench/results/latest.json.
+// `npm run bench`: the ceiling and the broker side by side on this machine, medians over several runs,
+// written to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +32,21 @@ const BROKER_OVERRIDES = { 'broker.callbacks.concurrency': '256', 'broker.callba
 
 type Store = 'memory' | 'redis'
 type Kind = 'ceiling' | 'accept' | 'roundtrip' | 'autoanswer'
-interface Settings { layout: CpuLayout | null, only?: Set<string>, quietWaitS: number, runs: number, durationS: number, warmupS: number, fixedRateWarmupS: number, connections: number, pendingCommands: number, expiryCommands: number, expiryWindowS: number, out: string, quick: boolean }
+interface Settings {
+  layout: CpuLayout | null
+  only?: Set<string>
+  quietWaitS: number
+  runs: number
+  durationS: number
+  warmupS: number
+  fixedRateWarmupS: number
+  connections: number
+  pendingCommands: number
+  expiryCommands: number
+  expiryWindowS: number
+  out: string
+  quick: boolean
+}
 
 function settingsFrom (argv: string[]): Settings {
   const { values } = parseArgs({
@@ -80,11 +95,19 @@ const log = (text: string): void => { process.stderr.write(`${text}\n`) }
 const unavailable = (err: unknown): UnavailableRow => ({ status: 'unavailable', error: (err as Error).message ?? String(err) })
 
 /** One measured run of `kind` against a fresh server (ceiling process or broker process). */
-async function oneRun (kind: Kind, store: Store | undefined, s: Settings, redis: PrivateRedis | undefined, rate?: number): Promise<RunResult> {
+async function oneRun (
+  kind: Kind, store: Store | undefined, s: Settings, redis: PrivateRedis | undefined, rate?: number
+): Promise<RunResult> {
   // Fixed-rate rows measure steady-state latency: a longer warm-up lets JIT tiers and heap sizing settle
   // (in the first seconds after start, with every thread on one core, single requests stall up to ~90 ms).
   const warmupS = rate === undefined ? s.warmupS : s.fixedRateWarmupS
-  const load = { connections: s.connections, durationMs: s.durationS * 1000, maxOperations: 10_000_000, warmupMs: warmupS * 1000, ...(rate === undefined ? {} : { rate }) }
+  const load = {
+    connections: s.connections,
+    durationMs: s.durationS * 1000,
+    maxOperations: 10_000_000,
+    warmupMs: warmupS * 1000,
+    ...(rate === undefined ? {} : { rate })
+  }
   if (kind === 'ceiling') {
     const ceiling = await startCeiling([], s.layout?.server)
     try {
@@ -98,7 +121,14 @@ async function oneRun (kind: Kind, store: Store | undefined, s: Settings, redis:
   const waiters = new CallbackWaiters()
   const receiver = await startReceiver({ onCallback: (cb) => waiters.deliver(cb) })
   try {
-    const broker = await startBrokerProcess({ store: store!, ...(redis === undefined ? {} : { redisUrl: redis.url }), callbackUrl: receiver.url, overrides: BROKER_OVERRIDES, ...cpusOf(s), autoAnswer: kind === 'autoanswer' })
+    const broker = await startBrokerProcess({
+      store: store!,
+      ...(redis === undefined ? {} : { redisUrl: redis.url }),
+      callbackUrl: receiver.url,
+      overrides: BROKER_OVERRIDES,
+      ...cpusOf(s),
+      autoAnswer: kind === 'autoanswer'
+    })
     try {
       return await runLoad({ ...load, target: broker.target, scenario: kind, callbacks: waiters, store, pids: { broker: broker.pid, redis: redis?.pid }, label: `${kind} ${store}` })
     } finally {
@@ -121,7 +151,9 @@ function summarize (all: ThroughputRow['runs'], roundTrips: boolean, rate?: numb
   })
   const names = new Set(runs.flatMap((r) => Object.keys(r.cpu)))
   const medianOf = (pick: (r: RunResult) => Record<string, number | null>): Record<string, number | null> =>
-    Object.fromEntries([...names].filter((n) => n in pick(runs[0]!)).map((n) => [n, round(median(runs.map((r) => pick(r)[n] ?? Number.NaN)), 2)]))
+    Object.fromEntries([...names]
+      .filter((n) => n in pick(runs[0]!))
+      .map((n) => [n, round(median(runs.map((r) => pick(r)[n] ?? Number.NaN)), 2)]))
   return {
     status: 'ok',
     perSecond: median(runs.map((r) => part(r).perSecond)),
@@ -140,9 +172,12 @@ function summarize (all: ThroughputRow['runs'], roundTrips: boolean, rate?: numb
 const skipped = (): UnavailableRow => ({ status: 'skipped', error: 'not selected (--only)' })
 
 /** Runs `rows` round-robin, `s.runs` times each, so every row sees the machine in the same states. */
-async function interleaved (rows: Array<{ name: string, kind: Kind, store?: Store, rate?: number }>, s: Settings, redis: PrivateRedis | undefined): Promise<Map<string, Row<ThroughputRow>>> {
+async function interleaved (
+  rows: Array<{ name: string, kind: Kind, store?: Store, rate?: number }>, s: Settings, redis: PrivateRedis | undefined
+): Promise<Map<string, Row<ThroughputRow>>> {
   const runs = new Map<string, ThroughputRow['runs']>(rows.map((r) => [r.name, []]))
-  const failed = new Map<string, UnavailableRow>(rows.filter((r) => s.only !== undefined && !s.only.has(r.name)).map((r) => [r.name, skipped()]))
+  const notSelected = rows.filter((r) => s.only !== undefined && !s.only.has(r.name))
+  const failed = new Map<string, UnavailableRow>(notSelected.map((r) => [r.name, skipped()]))
   for (let round = 1; round <= s.runs; round++) {
     for (const row of rows) {
       if (failed.has(row.name)) continue
@@ -170,7 +205,9 @@ async function interleaved (rows: Array<{ name: string, kind: Kind, store?: Stor
 }
 
 /** One single-run row (pending memory, expiry), unless left out; a failure makes it unavailable, not the suite. */
-async function guarded<T extends { cpu: Record<string, number | null> }> (name: RowName, s: Settings, measure: () => Promise<T>): Promise<(T & Measured) | UnavailableRow> {
+async function guarded<T extends { cpu: Record<string, number | null> }> (
+  name: RowName, s: Settings, measure: () => Promise<T>
+): Promise<(T & Measured) | UnavailableRow> {
   if (s.only !== undefined && !s.only.has(name)) return skipped()
   let background = await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
   log(`${name} (background load ${background ?? '?'} cores) ...`)
@@ -217,21 +254,29 @@ async function main (): Promise<void> {
       { name: 'autoAnswerRedis', kind: 'autoanswer', store: 'redis' }
     ], s, redis)
     // Half the maximum rate of the same store's accept row, which must have been measured.
-    const half = (name: RowName, source: RowName, store: Store): { name: string, kind: Kind, store: Store, rate: number } | UnavailableRow => {
+    interface HalfRateRow { name: string, kind: Kind, store: Store, rate: number }
+    const half = (name: RowName, source: RowName, store: Store): HalfRateRow | UnavailableRow => {
       const row = throughput.get(source)!
       if (s.only !== undefined && !s.only.has(name)) return skipped()
       if (row.status !== 'ok') return { status: 'unavailable', error: `needs ${source}: ${(row as UnavailableRow).error}` }
       return { name, kind: 'accept', store, rate: Math.max(1, Math.round((row as ThroughputRow).perSecond / 2)) }
     }
     const halfRows = { halfRateMemory: half('halfRateMemory', 'acceptMemory', 'memory'), halfRateRedis: half('halfRateRedis', 'acceptRedis', 'redis') }
-    const halfRate = await interleaved(Object.values(halfRows).filter((r): r is { name: string, kind: Kind, store: Store, rate: number } => 'rate' in r), s, redis)
+    const halfRate = await interleaved(Object.values(halfRows).filter((r): r is HalfRateRow => 'rate' in r), s, redis)
     const halfRow = (name: 'halfRateMemory' | 'halfRateRedis'): Row<ThroughputRow> => halfRate.get(name) ?? halfRows[name] as UnavailableRow
 
     const pendingMemory = await guarded('pendingMemory', s, async () => await measurePending({ store: 'memory', commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
     const pendingRedis = redis === undefined ? redisError! : await guarded('pendingRedis', s, async () => await measurePending({ store: 'redis', redis, commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
     const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: Store, redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> =>
       await guarded(name, s, async () => await measureExpiry({
-        store, ...(redisServer === undefined ? {} : { redis: redisServer }), commands: s.expiryCommands, windowS: s.expiryWindowS, graceS: 30, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s)
+        store,
+        ...(redisServer === undefined ? {} : { redis: redisServer }),
+        commands: s.expiryCommands,
+        windowS: s.expiryWindowS,
+        graceS: 30,
+        connections: s.connections,
+        overrides: BROKER_OVERRIDES,
+        ...cpusOf(s)
       }))
     const expiryMemory = await expiry('expiryMemory', 'memory')
     const expiryRedis = redis === undefined ? redisError! : await expiry('expiryRedis', 'redis', redis)

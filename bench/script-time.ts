@@ -32,7 +32,9 @@ function payloadOf (bytes: number): string {
 }
 
 /** Runs `operation` with SLOWLOG recording every command, and sums up the scripts it ran. */
-async function scriptTime (redis: PrivateRedis, scenario: string, prepare: (store: RedisMailboxStore) => Promise<() => Promise<unknown>>): Promise<ScriptTimeResult> {
+async function scriptTime (
+  redis: PrivateRedis, scenario: string, prepare: (store: RedisMailboxStore) => Promise<() => Promise<unknown>>
+): Promise<ScriptTimeResult> {
   await redis.flushAll()
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 })
   const store = await RedisMailboxStore.connect({ config: { url: redis.url, prefix: 'benchscripts', options: {} } })
@@ -67,7 +69,9 @@ async function scriptTime (redis: PrivateRedis, scenario: string, prepare: (stor
  * One listing of a named box holding `decided` answered messages with `payloadBytes` payloads and
  * `pending` pending ones (all within their lifespan). Only the pending ones are listed.
  */
-export async function measureBusyBoxListing (redis: PrivateRedis, options: { decided: number, pending: number, payloadBytes: number }): Promise<ScriptTimeResult> {
+export async function measureBusyBoxListing (
+  redis: PrivateRedis, options: { decided: number, pending: number, payloadBytes: number }
+): Promise<ScriptTimeResult> {
   const scenario = `list a named box with ${options.decided} answered messages (${options.payloadBytes} B payloads) and ${options.pending} pending`
   return await scriptTime(redis, scenario, async (store) => {
     const payload = payloadOf(options.payloadBytes)
@@ -87,7 +91,9 @@ export async function measureBusyBoxListing (redis: PrivateRedis, options: { dec
 }
 
 /** `commands` pending commands of `payloadBytes` each, all due at once, timed out by the sweeper (claimDue until none is left). */
-export async function measureTimeoutBurst (redis: PrivateRedis, options: { commands: number, payloadBytes: number }): Promise<ScriptTimeResult> {
+export async function measureTimeoutBurst (
+  redis: PrivateRedis, options: { commands: number, payloadBytes: number }
+): Promise<ScriptTimeResult> {
   const scenario = `time out ${options.commands} commands of ${options.payloadBytes} B at once (claimDue batches of 500)`
   return await scriptTime(redis, scenario, async (store) => {
     const payload = payloadOf(options.payloadBytes)

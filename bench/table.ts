@@ -28,7 +28,8 @@ export function cpuRatios (rows: Rows): Record<string, number | null> {
   const out: Record<string, number | null> = {}
   for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis'] as const) {
     const broker = ok<ThroughputRow>(rows[name])?.cpuUsPerOperation.broker
-    out[name] = broker === undefined || broker === null || ceiling === undefined || ceiling === null || broker === 0 ? null : Math.round(ceiling / broker * 1000) / 1000
+    const known = broker !== undefined && broker !== null && ceiling !== undefined && ceiling !== null && broker !== 0
+    out[name] = known ? Math.round(ceiling / broker * 1000) / 1000 : null
   }
   return out
 }
@@ -59,7 +60,9 @@ function throughputCell (row: ThroughputRow, unit: string): string {
 }
 
 /** A note when other work shared the CPUs: every run of a row, or a single-run row. */
-function disturbed (row: { medianOf?: string, disturbedRuns?: number, runs?: unknown[], cpu?: Record<string, number | null>, errors?: unknown }): string {
+function disturbed (
+  row: { medianOf?: string, disturbedRuns?: number, runs?: unknown[], cpu?: Record<string, number | null>, errors?: unknown }
+): string {
   if (row.runs !== undefined && row.runs.length > 0 && row.disturbedRuns === row.runs.length) return ' (every run disturbed by other work)'
   if (row.runs === undefined && (row.cpu?.others ?? 0) > 0.3) return ` (disturbed: other work used ${row.cpu!.others} cores)`
   return ''

@@ -40,7 +40,9 @@ export interface LoopResult {
 }
 
 /** Runs `op` under `options`; resolves when every started operation has finished. */
-export async function runLoop (op: Operation, options: LoopOptions, progress: LoopProgress = { started: 0, completed: 0, startedAt: 0 }): Promise<LoopResult> {
+export async function runLoop (
+  op: Operation, options: LoopOptions, progress: LoopProgress = { started: 0, completed: 0, startedAt: 0 }
+): Promise<LoopResult> {
   const concurrency = Math.max(1, Math.floor(options.concurrency))
   const max = Math.max(0, Math.floor(options.maxOperations))
   const start = performance.now()
@@ -83,5 +85,10 @@ export async function runLoop (op: Operation, options: LoopOptions, progress: Lo
     await sleep(1)
   }
   await Promise.all(inFlight)
-  return { started: progress.started, completed: progress.completed, elapsedMs: lastEnd - start, notStarted: Math.max(0, due - progress.started) }
+  return {
+    started: progress.started,
+    completed: progress.completed,
+    elapsedMs: lastEnd - start,
+    notStarted: Math.max(0, due - progress.started)
+  }
 }

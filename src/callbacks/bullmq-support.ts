@@ -1,5 +1,5 @@
 // The BullMQ callback driver's plumbing: key prefix, connection options, retention, control-flow errors.
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import { UnrecoverableError } from 'bullmq'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
 import { checkedKeyPrefix } from '../redis/key-prefix.js'

@@ -117,7 +117,15 @@ export class CallbackDeliverer {
     }
     // Only failures carry text from outside (error messages): scrub the client's secrets out of it.
     if (outcome.kind !== 'delivered') outcome = { ...outcome, reason: scrub(outcome.reason, secretsOf(client)) }
-    this.observer?.attempted({ event, attempt: attemptNumber, url, ...(request === undefined ? {} : { request }), startedAt: started, durationMs: this.now() - started, outcome })
+    this.observer?.attempted({
+      event,
+      attempt: attemptNumber,
+      url,
+      ...(request === undefined ? {} : { request }),
+      startedAt: started,
+      durationMs: this.now() - started,
+      outcome
+    })
     if (outcome.kind === 'delivered') {
       if (debug) this.logger.debug({ ...idsOf(event, attemptNumber), url, status: outcome.status, durationMs: this.now() - started }, 'callback delivered')
       return outcome

@@ -176,7 +176,15 @@ export class MemoryCallbackQueue implements CallbackQueue {
       : this.heldBytes + bytes > this.limits.maxBytes ? 'queue-max-bytes' : undefined
     if (bound !== undefined) {
       this.dead.add({ event, attempts: 0, reason: QUEUE_FULL_REASON, failedAt: this.now() })
-      this.queueFullWarning.note({ bound, events: this.entries.size, bytes: this.heldBytes, maxEvents: this.limits.maxEvents, maxBytes: this.limits.maxBytes, eventId: event.id, clientId: event.clientId })
+      this.queueFullWarning.note({
+        bound,
+        events: this.entries.size,
+        bytes: this.heldBytes,
+        maxEvents: this.limits.maxEvents,
+        maxBytes: this.limits.maxBytes,
+        eventId: event.id,
+        clientId: event.clientId
+      })
       this.observe(event, undefined, { kind: 'dead-lettered', reason: QUEUE_FULL_REASON, attempts: 0 })
       return false
     }
@@ -288,8 +296,8 @@ export class MemoryCallbackQueue implements CallbackQueue {
     } else if (decision.kind === 'dead-letter') {
       this.release(entry)
       this.dead.add({ event, attempts, reason: decision.reason, failedAt: this.now() })
-      this.options.logger?.warn({ eventId: event.id, commandId: event.commandId, clientId: event.clientId, attempts, reason: decision.reason },
-        'callback dead-lettered')
+      const fields = { eventId: event.id, commandId: event.commandId, clientId: event.clientId, attempts, reason: decision.reason }
+      this.options.logger?.warn(fields, 'callback dead-lettered')
       this.observe(event, { attempt: attempts, result }, { kind: 'dead-lettered', reason: decision.reason, attempts })
     }
   }

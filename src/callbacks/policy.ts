@@ -91,7 +91,9 @@ export function backoffDelay (attemptsMade: number, config: RetryPolicyConfig, o
  * capped Retry-After), or dead letter once `config.attempts` attempts were made (R18) or the
  * outcome allows no retry (R12, R14).
  */
-export function decideNext (outcome: AttemptOutcome, attemptsMade: number, config: RetryPolicyConfig, options: BackoffOptions = {}): RetryDecision {
+export function decideNext (
+  outcome: AttemptOutcome, attemptsMade: number, config: RetryPolicyConfig, options: BackoffOptions = {}
+): RetryDecision {
   if (outcome.kind === 'delivered') return { kind: 'delivered' }
   if (outcome.kind === 'give-up') return { kind: 'dead-letter', reason: outcome.reason }
   if (attemptsMade >= config.attempts) return { kind: 'dead-letter', reason: outcome.reason }

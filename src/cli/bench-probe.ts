@@ -1,4 +1,5 @@
-// Before a round-trip run against a running broker (--url): one round trip, so a target whose callbacks go elsewhere fails at once with what to change.
+// Before a round-trip run against a running broker (--url): one round trip, so a target whose callbacks go elsewhere
+// fails at once with what to change.
 import { CallbackWaiters, CallbackTimeoutError } from '../bench/callback-waiters.js'
 import { HermodApi, signCommandBody, type BenchTarget } from '../bench/hermod-api.js'
 import { BenchClient } from '../bench/http-client.js'
@@ -19,7 +20,9 @@ export class ProbeFailedError extends Error {}
  * the receiver (`waiters`).
  * @throws ProbeFailedError when the broker refuses a step or the callback does not arrive
  */
-export async function probeRoundTrip (target: BenchTarget, waiters: CallbackWaiters, receiverPort: number, timeoutMs: number): Promise<void> {
+export async function probeRoundTrip (
+  target: BenchTarget, waiters: CallbackWaiters, receiverPort: number, timeoutMs: number
+): Promise<void> {
   const client = new BenchClient({ origin: target.origin, connections: 1, timeoutMs: 5_000 })
   const api = new HermodApi(client, target)
   try {

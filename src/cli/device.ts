@@ -198,13 +198,19 @@ async function watch (link: Extract<DeviceLink, { kind: 'box' }>, wait: number, 
   }
 }
 
-async function answerByRules (url: string, options: Options, rules: AutoAnswerRule[] | undefined, facts: { client: string, group: string, to: string }): Promise<void> {
+async function answerByRules (
+  url: string, options: Options, rules: AutoAnswerRule[] | undefined, facts: { client: string, group: string, to: string }
+): Promise<void> {
   if (rules === undefined) { await handle(url, options, options.chosen); return }
   const read = await call(url, options.dispatcher)
   if (read.status !== 200) return
   const message = read.json as DeviceMessage & { header?: { externalId?: string } }
   const externalId = message.header?.externalId
-  const decision = decideAutoAnswer(rules, { type: message.commandType.toLowerCase(), ...facts, ...(externalId === undefined ? {} : { externalId }) })
+  const decision = decideAutoAnswer(rules, {
+    type: message.commandType.toLowerCase(),
+    ...facts,
+    ...(externalId === undefined ? {} : { externalId })
+  })
   if (decision === null || decision.action === 'ignore') {
     process.stdout.write(`${message.commandType} ${externalId ?? ''}: ${decision === null ? 'no rule matches' : `rule ${decision.name ?? decision.rule}: never answered`}\n`)
     return

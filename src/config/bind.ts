@@ -82,7 +82,9 @@ class YamlBinder {
     for (const [key, value] of raw) this.bindEntry(splitDottedKey(key), value, section, target, path, written)
   }
 
-  private bindEntry (elements: SettingPath, value: RawNode, section: SchemaNode, target: CanonicalTree, path: SettingPath, written: string): void {
+  private bindEntry (
+    elements: SettingPath, value: RawNode, section: SchemaNode, target: CanonicalTree, path: SettingPath, written: string
+  ): void {
     const [first, ...rest] = elements
     if (first === undefined) return
     const key = String(first)

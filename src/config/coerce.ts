@@ -51,7 +51,8 @@ class Coercer {
     const path = resolveDottedKey(splitDottedKey(name))
     let node: CanonicalNode | undefined = this.tree
     for (const element of path ?? []) {
-      node = node === undefined || node instanceof ConfigText || node instanceof Map ? undefined : (node as Record<string | number, CanonicalNode>)[element]
+      const cannotDescend: boolean = node === undefined || node instanceof ConfigText || node instanceof Map
+      node = cannotDescend ? undefined : (node as Record<string | number, CanonicalNode>)[element]
     }
     const key = displayPath(path ?? [])
     if (path === undefined || !(node instanceof ConfigText) || this.resolving.has(key)) return undefined

@@ -8,7 +8,8 @@ export type SettingLookup = (name: string) => string | undefined
 
 /**
  * Replaces `${NAME}` and `${NAME:default}` from the environment and, for lower-case dotted names, from the
- * other settings (`${server.port}` is the effective port, `--port` and `SERVER_PORT` included), as Spring does. The default may be empty or hold another
+ * other settings (`${server.port}` is the effective port, `--port` and `SERVER_PORT` included), as Spring does.
+ * The default may be empty or hold another
  * placeholder (`${A:${B:x}}`); only the first `:` separates name and default, so `${URL:http://h:80}` works.
  * NAME is looked up in the environment as written, then as a setting (`settings`), then in Spring's environment
  * form (`key.store-pw` -> `KEY_STORE_PW`).

@@ -21,7 +21,11 @@ interface Cached { items: ContentItem[], expiresAt: number }
 export class ContentResolver {
   private readonly cache = new Map<string, Cached>()
 
-  constructor (private readonly clients: ClientRegistry, private readonly provider: ContentProviderClient, private readonly logger?: Logger) {}
+  constructor (
+    private readonly clients: ClientRegistry,
+    private readonly provider: ContentProviderClient,
+    private readonly logger?: Logger
+  ) {}
 
   /** The payload text for the device. @throws ContentProviderError */
   async payloadFor (message: MessageView, now: number): Promise<string> {
@@ -67,9 +71,15 @@ export class ContentResolver {
 }
 
 /** The broker's resolver: providers are trusted like callback targets (trust store, extra CAs, insecure-skip-verify). */
-export function createContentResolver (config: BrokerConfig, clients: ClientRegistry, extraCa: readonly string[] = [], logger?: Logger): ContentResolver {
+export function createContentResolver (
+  config: BrokerConfig, clients: ClientRegistry, extraCa: readonly string[] = [], logger?: Logger
+): ContentResolver {
   const callbacks = config.broker.callbacks
   const ca = [...extraCa, ...(callbacks.trustStore === undefined ? [] : loadTrustStore(callbacks.trustStore, callbacks.trustStorePassword))]
-  const provider = new ContentProviderClient({ timeoutMs: config.broker.contentProvider.timeoutMs, extraCa: ca, insecureSkipVerify: callbacks.insecureSkipVerify })
+  const provider = new ContentProviderClient({
+    timeoutMs: config.broker.contentProvider.timeoutMs,
+    extraCa: ca,
+    insecureSkipVerify: callbacks.insecureSkipVerify
+  })
   return new ContentResolver(clients, provider, logger)
 }

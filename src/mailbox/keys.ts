@@ -37,7 +37,10 @@ export class RedisKeys {
   /** @param prefix the configured key prefix; must not contain `{` or `}` (they would move the hash tag). */
   constructor (readonly prefix: string) { checkedKeyPrefix(prefix) }
 
-  /** `{prefix}:{g:<group>}:` — the base every key of the group starts with (the group URI-encoded, so no brace or colon leaks out of the tag). */
+  /**
+   * `{prefix}:{g:<group>}:` — the base every key of the group starts with (the group URI-encoded, so no brace or
+   * colon leaks out of the tag).
+   */
   groupBase (group: string): string { return `${this.prefix}:{g:${encodeURIComponent(group)}}:` }
 
   command (group: string, commandId: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.command + commandId }

@@ -361,7 +361,10 @@ export class MemoryMailboxStore implements MailboxStore {
   }
 }
 
-/** A copy the caller may keep: later state changes do not show through it. Built field by field (an object rest copy costs ten times more). */
+/**
+ * A copy the caller may keep: later state changes do not show through it. Built field by field (an object rest
+ * copy costs ten times more).
+ */
 function view (command: StoredCommand): CommandRecord {
   const copy: CommandRecord = {
     commandId: command.commandId,

@@ -43,7 +43,8 @@ export class RedisCommandPeeker {
       for (const { group, id } of candidates.slice(i, i + BATCH)) byGroup.set(group, [...(byGroup.get(group) ?? []), id])
       const batch: PeekedCommand[] = []
       for (const [group, ids] of byGroup) {
-        const reply = await (this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string[]>>)[COMMAND]!.call(this.redis, this.keys.groupBase(group), now, ...ids)
+        const commands = this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string[]>>
+        const reply = await commands[COMMAND]!.call(this.redis, this.keys.groupBase(group), now, ...ids)
         for (let j = 0; j < reply.length; j += 3) {
           const peeked: PeekedCommand = decodeRecord(group, reply[j]!, reply[j + 1]!)
           if (reply[j + 2] !== '') peeked.payload = reply[j + 2]!

@@ -110,7 +110,12 @@ export function decodeList (raw: unknown): BoxMessage[] | null {
   if (reply[0] !== REPLY.OK) throw unexpected('list-box', reply)
   const listing: BoxMessage[] = []
   for (let i = 1; i + 3 < reply.length; i += 4) {
-    listing.push({ mid: String(reply[i]), type: reply[i + 1] as CommandType, createdAt: Number(reply[i + 2]), timeoutAt: Number(reply[i + 3]) })
+    listing.push({
+      mid: String(reply[i]),
+      type: reply[i + 1] as CommandType,
+      createdAt: Number(reply[i + 2]),
+      timeoutAt: Number(reply[i + 3])
+    })
   }
   return listing
 }
@@ -178,7 +183,9 @@ export interface OutboxEntry { event: CallbackEvent, at: number }
 export function decodeOutbox (raw: unknown): OutboxEntry[] {
   const reply = raw as Reply
   const entries: OutboxEntry[] = []
-  for (let i = 0; i + 2 < reply.length; i += 3) entries.push({ at: Number(reply[i + 1]), event: JSON.parse(String(reply[i + 2])) as CallbackEvent })
+  for (let i = 0; i + 2 < reply.length; i += 3) {
+    entries.push({ at: Number(reply[i + 1]), event: JSON.parse(String(reply[i + 2])) as CallbackEvent })
+  }
   return entries
 }
 

@@ -87,9 +87,13 @@ export class RedisMailboxStore implements MailboxStore {
     this.keys = new RedisKeys(prefix)
     const graceMs = options.purgeGraceMs ?? 3_600_000
     if (!(graceMs >= MIN_PURGE_GRACE_MS)) throw new RangeError(`purgeGraceMs must be at least ${MIN_PURGE_GRACE_MS} ms, got ${graceMs}`)
-    if (options.client !== undefined) this.redis = options.client
-    else if (options.config !== undefined) this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
-    else throw new Error('RedisMailboxStore needs config or client')
+    if (options.client !== undefined) {
+      this.redis = options.client
+    } else if (options.config !== undefined) {
+      this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
+    } else {
+      throw new Error('RedisMailboxStore needs config or client')
+    }
     this.logger = options.logger?.child({ component: 'redis-store' })
     this.connectionLog = new ThrottledLog(this.logger, 'redis connection problem')
     this.lostDeadlineLog = new ThrottledLog(this.logger, 'deadlines found without their command record: no TIMEOUT event was written (no sweep ran within lifespan + broker.purge-grace-ms)', 60_000)

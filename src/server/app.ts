@@ -36,8 +36,11 @@ export interface BuildAppOptions {
  * heap used above 90 % of it, RSS above 1.5 times it, and at most 90 % of the memory a cgroup allows
  * when that is less than the machine has: shedding starts before V8 or the OOM killer ends the process.
  */
-export function memoryLimits (overload: Pick<BrokerSettings['overload'], 'maxHeapUsedBytes' | 'maxRssBytes'>,
-  heapLimit = getHeapStatistics().heap_size_limit, machine = { total: totalmem(), constrained: process.constrainedMemory() ?? 0 }): { maxHeapUsedBytes: number, maxRssBytes: number } {
+export function memoryLimits (
+  overload: Pick<BrokerSettings['overload'], 'maxHeapUsedBytes' | 'maxRssBytes'>,
+  heapLimit = getHeapStatistics().heap_size_limit,
+  machine = { total: totalmem(), constrained: process.constrainedMemory() ?? 0 }
+): { maxHeapUsedBytes: number, maxRssBytes: number } {
   const cgroup = machine.constrained > 0 && machine.constrained < machine.total ? machine.constrained : Infinity
   return {
     maxHeapUsedBytes: overload.maxHeapUsedBytes ?? Math.floor(heapLimit * 0.9),

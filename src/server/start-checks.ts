@@ -1,4 +1,5 @@
-// Start-up safety checks: configurations that must not run (a placeholder key, a split role on the embedded store) and ones worth a loud warning.
+// Start-up safety checks: configurations that must not run (a placeholder key, a split role on the embedded store)
+// and ones worth a loud warning.
 import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
 import type { BrokerConfig } from '../config/types.js'

@@ -142,7 +142,8 @@ function wrongPassword (path: string): TlsConfigError {
 
 /** The certificate a secure context would present, read through a server socket that never connects. */
 function localCertificate (context: SecureContext, path: string): X509Certificate {
-  const socket = new TLSSocket(new Duplex({ read () {}, write (_chunk, _encoding, done) { done() } }), { isServer: true, secureContext: context })
+  const neverConnected = new Duplex({ read () {}, write (_chunk, _encoding, done) { done() } })
+  const socket = new TLSSocket(neverConnected, { isServer: true, secureContext: context })
   try {
     const presented = socket.getCertificate()
     const raw = presented !== null && 'raw' in presented ? presented.raw : undefined

@@ -1,4 +1,5 @@
-// The broker under test as its own process: started on a generated config, probed, loaded briefly, stopped; a failed start is an error with its output.
+// The broker under test as its own process: started on a generated config, probed, loaded briefly, stopped;
+// a failed start is an error with its output.
 import t from 'tap'
 import { BrokerStartError, startBrokerProcess } from '../../src/bench/broker-process.js'
 import { runLoad } from '../../src/bench/load-run.js'

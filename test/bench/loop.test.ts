@@ -54,6 +54,6 @@ t.test('an abort signal stops the loop', async (t) => {
 })
 
 t.test('progress line: the larger of time and count decides the fraction', async (t) => {
-  t.match(progressLine('accept', 5000, 10, { durationMs: 10_000, maxOperations: 1000 }, 2), /^accept \[#{14}-{14}\]  50% 5\.0s 10 done 2\/s errors 2$/)
+  t.match(progressLine('accept', 5000, 10, { durationMs: 10_000, maxOperations: 1000 }, 2), /^accept \[#{14}-{14}\] {2}50% 5\.0s 10 done 2\/s errors 2$/)
   t.match(progressLine('rt', 1000, 900, { durationMs: 10_000, maxOperations: 1000 }, 0), / 90% /)
 })

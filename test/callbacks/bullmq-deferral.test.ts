@@ -11,7 +11,9 @@ t.teardown(async () => { await redis.destroy() })
 const harness = bullmqHarness(redis.url)
 
 /** Counts the queue's job moves (BullMQ's events stream, read live) per job id; `bullmqPrefix` is the queue's own prefix. */
-async function countMoves (t: WithTeardown, bullmqPrefix: string, queueName: string): Promise<{ delayed: Map<string, number>, active: Map<string, number> }> {
+async function countMoves (
+  t: WithTeardown, bullmqPrefix: string, queueName: string
+): Promise<{ delayed: Map<string, number>, active: Map<string, number> }> {
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
   const events = new QueueEvents(queueName, { connection, prefix: bullmqPrefix })
   const delayed = new Map<string, number>()
@@ -26,14 +28,16 @@ async function countMoves (t: WithTeardown, bullmqPrefix: string, queueName: str
   return { delayed, active }
 }
 
-const sum = (counts: Map<string, number>, ids: Set<string>): number => [...counts].filter(([id]) => ids.has(id)).reduce((n, [, c]) => n + c, 0)
+const sum = (counts: Map<string, number>, ids: Set<string>): number =>
+  [...counts].filter(([id]) => ids.has(id)).reduce((n, [, c]) => n + c, 0)
 
 t.test('a hung client with per-client-concurrency 1: its backlog is parked once, not cycled; another client is served meanwhile', async t => {
   const receiver = await startReceiver((req, res) => { if (!req.url.startsWith('/slow')) res.writeHead(200).end() })
   t.teardown(receiver.close)
   const clients = registryOf(makeClient({ clientId: 'slow', callbackUrl: `${receiver.url}/slow` }), makeClient({ clientId: 'fast', callbackUrl: `${receiver.url}/fast` }))
   // The hung attempt lasts 60 s: no slot of the slow client frees during the observation.
-  const { queue, settled } = await harness(t, clients, makeConfig({ concurrency: 4, perClientConcurrency: 1, timeoutMs: 60_000, attempts: 1 }), { closeGraceMs: 500 })
+  const config = makeConfig({ concurrency: 4, perClientConcurrency: 1, timeoutMs: 60_000, attempts: 1 })
+  const { queue, settled } = await harness(t, clients, config, { closeGraceMs: 500 })
   const moves = await countMoves(t, queue.prefix, queue.queueName)
   const slow = Array.from({ length: 12 }, () => makeEvent({ clientId: 'slow' }))
   const slowIds = new Set(slow.map(e => e.id))
@@ -67,7 +71,8 @@ t.test('a parked job is woken when its client\'s slot frees: the backlog drains 
   })
   t.teardown(async () => { holds.forEach(release => { release() }); await receiver.close() })
   const clients = registryOf(makeClient({ clientId: 'slow', callbackUrl: `${receiver.url}/slow` }))
-  const { queue, settled } = await harness(t, clients, makeConfig({ concurrency: 4, perClientConcurrency: 1, timeoutMs: 20_000, attempts: 1 }), { closeGraceMs: 500 })
+  const config = makeConfig({ concurrency: 4, perClientConcurrency: 1, timeoutMs: 20_000, attempts: 1 })
+  const { queue, settled } = await harness(t, clients, config, { closeGraceMs: 500 })
   const moves = await countMoves(t, queue.prefix, queue.queueName)
   const slow = Array.from({ length: 4 }, () => makeEvent({ clientId: 'slow' }))
   await queue.enqueue(slow)

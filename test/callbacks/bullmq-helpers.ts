@@ -23,7 +23,9 @@ export type BullmqHarnessExtra = Partial<BullmqCallbackQueueOptions> & { prefix?
 
 /** A harness factory for the Redis at `redisUrl`: each call starts a queue (worker included unless role api), closed at teardown. */
 export function bullmqHarness (redisUrl: string) {
-  return async function harness (t: WithTeardown, clients: ClientRegistry, config: CallbackConfig, extra: BullmqHarnessExtra = {}): Promise<BullmqHarness> {
+  return async function harness (
+    t: WithTeardown, clients: ClientRegistry, config: CallbackConfig, extra: BullmqHarnessExtra = {}
+  ): Promise<BullmqHarness> {
     const log = captureLogger()
     const deliverer = new CallbackDeliverer({ clients, config, logger: log.logger })
     const settled: BullmqHarness['settled'] = []

@@ -1,4 +1,5 @@
-// The BullMQ queue against a private redis-server and real receivers: idempotency and its window, skip, R11-R13, R15, R17-R19, two instances, Redis outage, close.
+// The BullMQ queue against a private redis-server and real receivers: idempotency and its window, skip, R11-R13, R15,
+// R17-R19, two instances, Redis outage, close.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -192,7 +193,8 @@ t.test('R15: a hanging client holds at most its perClientConcurrency slots; anot
   const receiver = await startReceiver((req, res) => { if (!req.url.startsWith('/slow')) res.writeHead(200).end() })
   t.teardown(receiver.close)
   const clients = registryOf(makeClient({ clientId: 'slow', callbackUrl: `${receiver.url}/slow` }), makeClient({ clientId: 'fast', callbackUrl: `${receiver.url}/fast` }))
-  const { queue, settled } = await harness(t, clients, makeConfig({ concurrency: 2, perClientConcurrency: 1, timeoutMs: 2_000, attempts: 1 }))
+  const config = makeConfig({ concurrency: 2, perClientConcurrency: 1, timeoutMs: 2_000, attempts: 1 })
+  const { queue, settled } = await harness(t, clients, config)
   await queue.enqueue([makeEvent({ clientId: 'slow' }), makeEvent({ clientId: 'slow' }), makeEvent({ clientId: 'slow' })])
   await waitFor(() => receiver.requests.length === 1)
   const started = Date.now()
@@ -283,7 +285,12 @@ t.test('two broker instances on one Redis: each event delivered once', async t =
   const a = await harness(t, clients, makeConfig({ concurrency: 4, perClientConcurrency: 4 }), { prefix })
   const b = await harness(t, clients, makeConfig({ concurrency: 4, perClientConcurrency: 4 }), { prefix })
   const events = Array.from({ length: 40 }, () => makeEvent())
-  await Promise.all([a.queue.enqueue(events), b.queue.enqueue(events), a.queue.enqueue(events.slice(0, 20)), b.queue.enqueue(events.slice(20))])
+  await Promise.all([
+    a.queue.enqueue(events),
+    b.queue.enqueue(events),
+    a.queue.enqueue(events.slice(0, 20)),
+    b.queue.enqueue(events.slice(20))
+  ])
   await waitFor(() => a.settled.length + b.settled.length === 40, 15_000)
   await sleep(300)
   t.equal(receiver.requests.length, 40)
@@ -315,7 +322,11 @@ t.test('Redis down: enqueue, ping and stats reject fast; the queue recovers by i
   await queue.ping()
   await own.stop()
   await eventually(async () => { await queue.ping().then(() => { throw new Error('still up') }, () => {}) }, 5_000, 'the connection to notice')
-  const calls = { enqueue: async () => { await queue.enqueue([makeEvent()]) }, ping: async () => { await queue.ping() }, stats: async () => { await queue.stats() } }
+  const calls = {
+    enqueue: async () => { await queue.enqueue([makeEvent()]) },
+    ping: async () => { await queue.ping() },
+    stats: async () => { await queue.stats() }
+  }
   for (const [name, call] of Object.entries(calls)) {
     const started = Date.now()
     await t.rejects(call(), `${name} rejects`)
@@ -351,7 +362,12 @@ t.test('close() is bounded by closeGraceMs; the abandoned job is delivered by an
   t.teardown(async () => { held.forEach(release => { release() }); await receiver.close() })
   const prefix = freshPrefix()
   const clients = registryOf(makeClient({ callbackUrl: receiver.url }))
-  const first = await harness(t, clients, makeConfig({ timeoutMs: 5_000 }), { prefix, closeGraceMs: 300, lockDurationMs: 1_000, stalledIntervalMs: 500 })
+  const first = await harness(t, clients, makeConfig({ timeoutMs: 5_000 }), {
+    prefix,
+    closeGraceMs: 300,
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 500
+  })
   const event = makeEvent()
   await first.queue.enqueue([event])
   await waitFor(() => receiver.requests.length === 1)

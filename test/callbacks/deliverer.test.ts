@@ -10,7 +10,9 @@ import { captureLogger, makeClient, makeConfig, makeEvent, registryOf, startRece
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`
 
-function deliverer (t: WithTeardown, clients = registryOf(), config = makeConfig()): { deliverer: CallbackDeliverer, log: ReturnType<typeof captureLogger> } {
+function deliverer (
+  t: WithTeardown, clients = registryOf(), config = makeConfig()
+): { deliverer: CallbackDeliverer, log: ReturnType<typeof captureLogger> } {
   const log = captureLogger()
   const d = new CallbackDeliverer({ clients, config, logger: log.logger })
   t.teardown(async () => await d.close())

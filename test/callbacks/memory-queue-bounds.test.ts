@@ -18,7 +18,13 @@ function harness (t: WithTeardown, clients: ClientRegistry, config: CallbackConf
   const log = captureLogger()
   const deliverer = new CallbackDeliverer({ clients, config, logger: log.logger })
   const settled: Array<{ event: CallbackEvent, result: SettledResult }> = []
-  const queue = new MemoryCallbackQueue({ deliverer, config, logger: log.logger, random: () => 0.99, onSettled: (event, result) => settled.push({ event, result }) })
+  const queue = new MemoryCallbackQueue({
+    deliverer,
+    config,
+    logger: log.logger,
+    random: () => 0.99,
+    onSettled: (event, result) => settled.push({ event, result })
+  })
   const full: number[] = []
   queue.onQueueFull((count) => full.push(count))
   t.teardown(async () => {
@@ -31,7 +37,8 @@ function harness (t: WithTeardown, clients: ClientRegistry, config: CallbackConf
 t.test('a target that is down: the queue stops at queue-max-events, the rest is dead-lettered as queue full, logged once', async t => {
   const down = await startReceiver(() => {})
   await down.close() // connections refused from now on
-  const { queue, settled, full, log } = harness(t, registryOf(makeClient({ callbackUrl: down.url })), makeConfig({ ...LONG_BACKOFF, queueMaxEvents: 5 }))
+  const clients = registryOf(makeClient({ callbackUrl: down.url }))
+  const { queue, settled, full, log } = harness(t, clients, makeConfig({ ...LONG_BACKOFF, queueMaxEvents: 5 }))
   const events = Array.from({ length: 25 }, () => makeEvent())
   for (const batch of [events.slice(0, 10), events.slice(10)]) await queue.enqueue(batch)
   await waitFor(() => log.lines.filter(l => l.msg === 'callback attempt failed').length === 5, 10_000, 'the five first attempts')
@@ -56,7 +63,8 @@ t.test('queue-max-bytes: big responses stop the queue by bytes; the dead letters
   const failing = await startReceiver((_req, res) => { res.writeHead(500).end() })
   t.teardown(failing.close)
   const maxBytes = 1024 * 1024
-  const { queue, full } = harness(t, registryOf(makeClient({ callbackUrl: failing.url })), makeConfig({ ...LONG_BACKOFF, queueMaxBytes: maxBytes, deadLetterMax: 1_000 }))
+  const clients = registryOf(makeClient({ callbackUrl: failing.url }))
+  const { queue, full } = harness(t, clients, makeConfig({ ...LONG_BACKOFF, queueMaxBytes: maxBytes, deadLetterMax: 1_000 }))
   const response = JSON.stringify({ blob: 'x'.repeat(200 * 1024) })
   const events = Array.from({ length: 30 }, () => makeEvent({ response }))
   const size = eventBytes(events[0]!)
@@ -79,7 +87,8 @@ t.test('replay into a full queue dead-letters the event again as queue full; wit
   let healthy = false
   const receiver = await startReceiver((_req, res) => { res.writeHead(healthy ? 200 : 503).end() })
   t.teardown(receiver.close)
-  const { queue, settled } = harness(t, registryOf(makeClient({ callbackUrl: receiver.url })), makeConfig({ ...LONG_BACKOFF, queueMaxEvents: 1 }))
+  const clients = registryOf(makeClient({ callbackUrl: receiver.url }))
+  const { queue, settled } = harness(t, clients, makeConfig({ ...LONG_BACKOFF, queueMaxEvents: 1 }))
   const [held, over] = [makeEvent(), makeEvent()]
   await queue.enqueue([held!, over!])
   await waitFor(() => receiver.requests.length === 1)

@@ -13,7 +13,9 @@ interface Harness {
   attempts: Array<{ event: CallbackEvent, report: AttemptReport }>
 }
 
-function harness (t: WithTeardown, clients: ClientRegistry, config: CallbackConfig, extra: Partial<MemoryCallbackQueueOptions> = {}): Harness {
+function harness (
+  t: WithTeardown, clients: ClientRegistry, config: CallbackConfig, extra: Partial<MemoryCallbackQueueOptions> = {}
+): Harness {
   const log = captureLogger()
   const deliverer = new CallbackDeliverer({ clients, config, logger: log.logger })
   const settled: Harness['settled'] = []
@@ -94,7 +96,10 @@ t.test('R13: Retry-After (seconds or HTTP-date) delays the next attempt; a huge 
     '/date/callback/sign': [() => { dateHeader = new Date(Date.now() + 2_000).toUTCString(); return [503, { 'retry-after': dateHeader }] }, () => [200, {}]],
     '/huge/callback/sign': [() => [503, { 'retry-after': '3600' }], () => [200, {}]]
   }
-  const receiver = await startReceiver((req, res) => { const [status, headers] = plan[req.url]!.shift()!(); res.writeHead(status, headers).end() })
+  const receiver = await startReceiver((req, res) => {
+    const [status, headers] = plan[req.url]!.shift()!()
+    res.writeHead(status, headers).end()
+  })
   t.teardown(receiver.close)
   const clients = registryOf(...['secs', 'date', 'huge'].map(id => makeClient({ clientId: id, callbackUrl: `${receiver.url}/${id}` })))
   const { queue, settled } = harness(t, clients, makeConfig({ backoffBaseMs: 5, retryAfterMaxMs: 2_500 }))
@@ -148,7 +153,8 @@ t.test('a 200 whose body drips past the timeout is one attempt, recorded as deli
     res.on('close', () => { clearInterval(timer) })
   })
   t.teardown(receiver.close)
-  const { queue, settled, attempts } = harness(t, registryOf(makeClient({ callbackUrl: receiver.url })), makeConfig({ timeoutMs: 1_500, attempts: 3 }))
+  const clients = registryOf(makeClient({ callbackUrl: receiver.url }))
+  const { queue, settled, attempts } = harness(t, clients, makeConfig({ timeoutMs: 1_500, attempts: 3 }))
   await queue.enqueue([makeEvent()])
   await waitFor(() => settled.length === 1, 15_000)
   await sleep(600) // a wrongly scheduled retry (10..40 ms backoff) would be made by now

@@ -13,7 +13,9 @@ const receiver = await startReceiver((_req, res) => { res.writeHead(202).end() }
 t.teardown(receiver.close)
 const clients = registryOf(makeClient({ callbackUrl: `${receiver.url}/hook` }))
 
-function make (t: { teardown: (fn: () => unknown) => void }, options: Partial<CallbackDelivererOptions> = {}): { deliverer: CallbackDeliverer, log: ReturnType<typeof captureLogger> } {
+function make (
+  t: { teardown: (fn: () => unknown) => void }, options: Partial<CallbackDelivererOptions> = {}
+): { deliverer: CallbackDeliverer, log: ReturnType<typeof captureLogger> } {
   const log = captureLogger()
   const deliverer = new CallbackDeliverer({ clients, config: makeConfig(), logger: log.logger, ...options })
   t.teardown(async () => await deliverer.close())

@@ -1,4 +1,5 @@
-// `hermod-broker bench --url` against the quick-start broker: stops at once saying what its config needs; set up as told, it runs for about --duration.
+// `hermod-broker bench --url` against the quick-start broker: stops at once saying what its config needs;
+// set up as told, it runs for about --duration.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -1,4 +1,5 @@
-// `hermod-broker start` on the bundled dev config as a new user runs it: --port moves the dev sink's callback URL too, the pid is logged, the certificate survives a restart.
+// `hermod-broker start` on the bundled dev config as a new user runs it: --port moves the dev sink's callback URL too,
+// the pid is logged, the certificate survives a restart.
 import t, { type Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -57,7 +58,8 @@ t.test('start --port N on the dev config: the demo client\'s callbacks reach the
   const base = `https://127.0.0.1:${port}/hermod`
   const accepted = await request(`${base}/rest/command/ping`, { method: 'POST', dispatcher, headers: { 'x-api-key': apiKeyHeader('demo', DEMO_KEY) } })
   t.equal(accepted.statusCode, 200)
-  const { commandId, destinations: [d] } = await accepted.body.json() as { commandId: string, destinations: Array<{ bid: string, mid: string }> }
+  const acceptedBody = await accepted.body.json() as { commandId: string, destinations: Array<{ bid: string, mid: string }> }
+  const { commandId, destinations: [d] } = acceptedBody
   const answered = await request(`${base}/rest/ms/${d!.bid}/${d!.mid}`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: '{"status":"OK","response":{}}' })
   t.equal(answered.statusCode, 200)
   await answered.body.dump()

@@ -30,7 +30,8 @@ t.test('bin/hermod-broker.js checks the version before it loads the CLI', async 
   mkdirSync(join(dir, 'dist', 'src', 'cli'), { recursive: true })
   copyFileSync(new URL('bin/hermod-broker.js', root), join(dir, 'bin', 'hermod-broker.js'))
   const source = readFileSync(new URL('src/cli/node-version.ts', root), 'utf8')
-  const compiled = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText
+  const compilerOptions = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 }
+  const compiled = ts.transpileModule(source, { compilerOptions }).outputText
   writeFileSync(join(dir, 'dist', 'src', 'cli', 'node-version.js'), compiled)
   writeFileSync(join(dir, 'dist', 'src', 'cli', 'main.js'), 'process.stdout.write("cli loaded\\n")\n')
   const bin = join(dir, 'bin', 'hermod-broker.js')

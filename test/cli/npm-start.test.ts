@@ -1,4 +1,5 @@
-// `npm start`'s script: the shell npm spawns becomes the broker (exec), so npm's forwarded SIGTERM reaches it and the logged pid is the one to signal.
+// `npm start`'s script: the shell npm spawns becomes the broker (exec), so npm's forwarded SIGTERM reaches it
+// and the logged pid is the one to signal.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -1,4 +1,5 @@
-// `hermod-broker start` refuses what cannot work and exits: a split role on the embedded store, a placeholder key, a port in use on the Redis store.
+// `hermod-broker start` refuses what cannot work and exits: a split role on the embedded store, a placeholder key,
+// a port in use on the Redis store.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -9,7 +10,9 @@ import { startRedis } from '../helpers/redis-server.js'
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
 /** Runs `start` to its exit (killed after `limitMs`): exit code, output, and whether it had to be killed. */
-async function runStart (args: string[], env: Record<string, string> = {}, limitMs = 30_000): Promise<{ code: number | null, out: string, killed: boolean }> {
+async function runStart (
+  args: string[], env: Record<string, string> = {}, limitMs = 30_000
+): Promise<{ code: number | null, out: string, killed: boolean }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--set', 'broker.log.pretty=false', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -40,7 +40,11 @@ broker:
 
 t.test('unset secrets are not reported as set', async t => {
   const { config } = await loadYaml(t, 'allowed-clients:\n  - { client-id: a, key: k, group: g }\n')
-  const summary = describeConfig(config) as { allowedClients: Array<Record<string, unknown>>, broker: Record<string, unknown>, source: string }
+  const summary = describeConfig(config) as {
+    allowedClients: Array<Record<string, unknown>>
+    broker: Record<string, unknown>
+    source: string
+  }
   t.same(summary.allowedClients[0], { clientId: 'a', group: 'g', callbackUrl: undefined, callbackMode: 'append', callbackBasicAuth: undefined, callbackSecret: undefined })
   t.equal(summary.broker.admin, undefined)
   t.match(summary.source, /c\d+\.yml$/)

@@ -1,4 +1,5 @@
-// Hermod's content provider with a real provider server: resolved items, Basic auth, the cache, 502 + Retry-After on failure, the dev provider.
+// Hermod's content provider with a real provider server: resolved items, Basic auth, the cache,
+// 502 + Retry-After on failure, the dev provider.
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { apiKeyHeader } from '../../src/auth/api-key.js'

@@ -13,7 +13,9 @@ export interface TestBroker {
   /** The X-Api-Key header of a test client. */
   key (clientId: keyof typeof KEYS): string
   /** POSTs a command as `clientId` and returns the parsed response. */
-  post (type: string, body: unknown, clientId?: keyof typeof KEYS): Promise<{ statusCode: number, json: any, headers: Record<string, unknown> }>
+  post (
+    type: string, body: unknown, clientId?: keyof typeof KEYS
+  ): Promise<{ statusCode: number, json: any, headers: Record<string, unknown> }>
 }
 
 export async function buildTestBroker (t: Test, config: BrokerConfig = testConfig(), options: BrokerOptions = {}): Promise<TestBroker> {

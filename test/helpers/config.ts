@@ -30,7 +30,14 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
     broker: {
       store: 'memory',
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'hermod-test', options: {} },
-      commands: { defaultTimeout: 300, defaultLifespan: 300, maxTimeout: 86400, maxLifespan: 86400, maxDestinations: 16, bodyLimit: 1048576 },
+      commands: {
+        defaultTimeout: 300,
+        defaultLifespan: 300,
+        maxTimeout: 86400,
+        maxLifespan: 86400,
+        maxDestinations: 16,
+        bodyLimit: 1048576
+      },
       sweepIntervalMs: 50,
       purgeGraceMs: 3_600_000,
       maxLongPollSeconds: 60,

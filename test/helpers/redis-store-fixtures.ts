@@ -23,7 +23,9 @@ export async function openStore (url: string, prefix: string, extra: Partial<Red
 }
 
 /** A connected store closed when `tt` ends. */
-export async function storeFor (tt: Test, url: string, prefix = freshPrefix(), extra: Partial<RedisMailboxStoreOptions> = {}): Promise<RedisMailboxStore> {
+export async function storeFor (
+  tt: Test, url: string, prefix = freshPrefix(), extra: Partial<RedisMailboxStoreOptions> = {}
+): Promise<RedisMailboxStore> {
   const store = await openStore(url, prefix, extra)
   tt.teardown(() => store.close())
   return store

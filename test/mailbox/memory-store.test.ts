@@ -15,7 +15,13 @@ t.test('memory store: returns to empty once every command, named box and idempot
   const T0 = Date.UTC(2026, 0, 1, 12)
   const NAMES = 2_000
   const accept = async (i: number, to: string[], now: number): Promise<CommandRecord> => (await store.accept({
-    type: 'sign', group: i % 2 === 0 ? 'acme' : 'other', clientId: 'prime', timeoutSeconds: 10, lifespanSeconds: 20 + (i % 3), to, payload: '{}',
+    type: 'sign',
+    group: i % 2 === 0 ? 'acme' : 'other',
+    clientId: 'prime',
+    timeoutSeconds: 10,
+    lifespanSeconds: 20 + (i % 3),
+    to,
+    payload: '{}',
     ...(i % 5 === 0 ? { idempotencyKey: `k${i}`, fingerprint: 'f' } : {})
   }, now)).command
   const named: CommandRecord[] = []

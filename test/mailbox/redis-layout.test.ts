@@ -1,4 +1,5 @@
-// The Redis store's footprint and layout: memory per command, hash tags, TTLs, round trips, start-up checks, what each script reads and writes.
+// The Redis store's footprint and layout: memory per command, hash tags, TTLs, round trips, start-up checks,
+// what each script reads and writes.
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import t from 'tap'
@@ -29,10 +30,11 @@ t.test('memory per pending command (one @tmp destination)', async (t) => {
     const stat = (name: string): number => Number(stats[stats.indexOf(name) + 1])
     return stat('total.allocated') - stat('clients.normal')
   }
-  for (let i = 0; i < 200; i++) await store.accept(request({ lifespanSeconds: 300, timeoutSeconds: 300 }), now) // the deadline set is a skiplist past 128
+  const long = { lifespanSeconds: 300, timeoutSeconds: 300 }
+  for (let i = 0; i < 200; i++) await store.accept(request(long), now) // the deadline set is a skiplist past 128
   const before = await usedMemory()
   const n = 3000
-  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: 50 }, () => store.accept(request({ lifespanSeconds: 300, timeoutSeconds: 300 }), now)))
+  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: 50 }, () => store.accept(request(long), now)))
   const perCommand = (await usedMemory() - before) / n
   const sample = (await store.accept(request(), now)).command
   const record = await admin.memory('USAGE', store.keys.command('acme', sample.commandId))
@@ -207,7 +209,7 @@ t.test('a named box is listed from its pending index: decided messages and their
   const calls = await commandCalls(async () => { listing = await store.listBox(pending.bid, pending.token, T0 + 101) })
   t.same((listing as Array<{ mid: string }>).map((m) => m.mid), [pending.mid])
   t.comment(`one listing: ${JSON.stringify(calls)}`)
-  t.notOk('get' in calls || 'getrange' in calls || 'hgetall' in calls && calls.hgetall! > 1, 'no command record read, one hash read')
+  t.notOk('get' in calls || 'getrange' in calls || ('hgetall' in calls && calls.hgetall! > 1), 'no command record read, one hash read')
   t.equal(await admin.hlen(store.keys.namedBox('acme', 'quinn')) - 3, 30, 'decided messages stay in the box (a device reading one is told it is decided)')
   t.same(await store.readMessage(commands[0]!.destinations[0]!.bid, commands[0]!.destinations[0]!.mid, T0 + 101), { kind: 'decided', state: 'COMPLETED' })
 })

@@ -199,7 +199,9 @@ t.test('accept wakes long polls only for named boxes: nobody can be polling a ne
   await subscriber.subscribe(`${prefix}:wake`)
   const tmp = await store.accept(request({ to: ['@tmp'] }), T0)
   const named = await store.accept(request({ to: ['@tmp', 'kim'] }), T0)
-  for (const deadline = Date.now() + 5_000; heard.length === 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (const deadline = Date.now() + 5_000; heard.length === 0 && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.same(heard, [named.command.destinations[1]!.bid], 'one wake-up, for the named box')
   t.notOk(heard.includes(tmp.command.destinations[0]!.bid))

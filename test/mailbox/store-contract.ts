@@ -82,9 +82,16 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
     const events = await store.readOutbox(10)
     tt.equal(events.length, 1)
     tt.match(events[0], {
-      clientId: 'prime', group: 'acme', commandId: command.commandId, type: 'sign', state: 'COMPLETED',
-      externalId: 'x-1', destination: { to: '@tmp', bid: d.bid, mid: d.mid }, response: '{"jws":"abc"}',
-      createdAt: T0, finishedAt: T0 + 3
+      clientId: 'prime',
+      group: 'acme',
+      commandId: command.commandId,
+      type: 'sign',
+      state: 'COMPLETED',
+      externalId: 'x-1',
+      destination: { to: '@tmp', bid: d.bid, mid: d.mid },
+      response: '{"jws":"abc"}',
+      createdAt: T0,
+      finishedAt: T0 + 3
     })
     await store.ackOutbox(events.map((e) => e.id))
     tt.same(await store.readOutbox(10), [], 'acknowledged events leave the outbox')

@@ -5,8 +5,8 @@ import { once } from 'node:events'
 import { waitFor } from '../callbacks/helpers.js'
 import { freePort } from '../helpers/redis-server.js'
 import {
-  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, runLoad, sleep, startBrokerProcess, startInProcessBroker, tally, tallyCallbacks,
-  startScenario, type Accepted, type Outcome
+  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, runLoad, sleep, startBrokerProcess, startInProcessBroker, tally,
+  tallyCallbacks, startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const ROUNDS = 5

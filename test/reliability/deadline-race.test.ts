@@ -17,7 +17,15 @@ const IN_FLIGHT = 150
 const EARLY = -60
 const LATE = 40
 
-interface Result { commandId: string, answerAt: number, deadline: number, answer: number, answerState?: string, readAtDeadline: number, late?: boolean }
+interface Result {
+  commandId: string
+  answerAt: number
+  deadline: number
+  answer: number
+  answerState?: string
+  readAtDeadline: number
+  late?: boolean
+}
 
 t.test('R9: answers at the deadline across two instances, 2000 commands', async (t) => {
   const redis = await startRedis()
@@ -63,7 +71,14 @@ t.test('R9: answers at the deadline across two instances, 2000 commands', async 
     const read = await inject(i + 1, 'GET', `/ms/${d.bid}/${d.mid}`)
     if (read.statusCode === 410) {
       // This busy machine took longer than the timeout between accept and read: the timeout won outright.
-      results.push({ commandId: String(accepted.json.commandId), answerAt: Date.now(), deadline: Date.now(), answer: 410, readAtDeadline: 410, late: true })
+      results.push({
+        commandId: String(accepted.json.commandId),
+        answerAt: Date.now(),
+        deadline: Date.now(),
+        answer: 410,
+        readAtDeadline: 410,
+        late: true
+      })
       return
     }
     if (read.statusCode !== 200) { failures.push(`read ${i}: ${read.statusCode}`); return }
@@ -81,7 +96,14 @@ t.test('R9: answers at the deadline across two instances, 2000 commands', async 
       inject(i + 1, 'POST', `/ms/${d.bid}/${d.mid}`, { status: i % 3 === 0 ? 'REJECTED' : 'OK', response: { i } }),
       inject(i, 'GET', `/ms/${d.bid}/${d.mid}`)
     ])
-    results.push({ commandId: String(accepted.json.commandId), answerAt: sentAt, deadline, answer: answer.statusCode, answerState: answer.json?.state, readAtDeadline: again.statusCode })
+    results.push({
+      commandId: String(accepted.json.commandId),
+      answerAt: sentAt,
+      deadline,
+      answer: answer.statusCode,
+      answerState: answer.json?.state,
+      readAtDeadline: again.statusCode
+    })
   })
   await load.done
   t.comment(`${results.length} commands accepted, read and answered around their deadline in ${((performance.now() - started) / 1000).toFixed(1)} s`)

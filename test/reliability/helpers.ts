@@ -31,7 +31,9 @@ export interface BrokerFileOptions {
  * Returns its path.
  */
 /** What most reliability tests start with: a private Redis, a 200-answering receiver, a fresh prefix, a broker config file. */
-export async function startScenario (t: Test, redisOptions: RedisServerOptions = {}): Promise<{ redis: RedisServer, receiver: Receiver, prefix: string, file: string }> {
+export async function startScenario (
+  t: Test, redisOptions: RedisServerOptions = {}
+): Promise<{ redis: RedisServer, receiver: Receiver, prefix: string, file: string }> {
   const redis = await startRedis(redisOptions)
   t.teardown(() => redis.destroy())
   const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
@@ -88,7 +90,9 @@ export async function startBrokerProcess (configFile: string, port: number, env:
  * An in-process broker on the same Redis and prefix, listening on 127.0.0.1 (cheaper than another process
  * start), for checking what a killed or stopped broker process left behind. Its loops run: callbacks go on.
  */
-export async function startInProcessBroker (redisUrl: string, prefix: string, callbackUrl?: string): Promise<{ api: Api, close: () => Promise<void> }> {
+export async function startInProcessBroker (
+  redisUrl: string, prefix: string, callbackUrl?: string
+): Promise<{ api: Api, close: () => Promise<void> }> {
   const config = testConfig({
     allowedClients: testClients(callbackUrl),
     broker: { store: 'redis', redis: { url: redisUrl, prefix, options: {} }, sweepIntervalMs: 50, callbacks: { attempts: 30, backoffBaseMs: 50, backoffMaxMs: 500 } }
@@ -220,6 +224,7 @@ export function runLoad (o: LoadOptions, body: (i: number, worker: number) => Pr
   let next = 0
   const until = performance.now() + o.maxMs
   const loop = async (worker: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() sets `stopped` from outside while the loop awaits
     while (!stopped && next < o.maxIterations && performance.now() < until) {
       await body(next++, worker)
       if ((o.pauseMs ?? 0) > 0) await sleep(o.pauseMs!)
@@ -275,15 +280,18 @@ export interface WholeReport {
  * readable (200, or 410 once timed out, 409 once decided), and listed in its box while pending.
  * `expectState` may name the state a command must be in (e.g. after a 2xx answer).
  */
-export async function checkWhole (api: Api, accepted: Accepted[], expectState?: (a: Accepted) => string[] | undefined, concurrency = 16): Promise<WholeReport> {
+export async function checkWhole (
+  api: Api, accepted: Accepted[], expectState?: (a: Accepted) => string[] | undefined, concurrency = 16
+): Promise<WholeReport> {
   const missing: Accepted[] = []
   const problems: string[] = []
   let next = 0
+  const mids = (destinations: Array<{ mid: string }> | undefined): string => JSON.stringify(destinations?.map((d) => d.mid))
   const worker = async (): Promise<void> => {
     while (next < accepted.length) {
       const a = accepted[next++]!
       const s = await api.status(a.commandId)
-      if (s.status === 404 || (s.status === 200 && JSON.stringify(s.json.destinations?.map((d: { mid: string }) => d.mid)) !== JSON.stringify(a.destinations.map((d) => d.mid)))) {
+      if (s.status === 404 || (s.status === 200 && mids(s.json.destinations) !== mids(a.destinations))) {
         missing.push(a)
         continue
       }
@@ -315,7 +323,9 @@ export async function checkWhole (api: Api, accepted: Accepted[], expectState?: 
  * Every record is checked, also those of accepts whose answer never reached the test (killed mid-request);
  * device reads and listings are skipped for the ids in `alreadyChecked` (checkWhole did them).
  */
-export async function checkStoreConsistency (redisUrl: string, prefix: string, api: Api, alreadyChecked: Set<string> = new Set()): Promise<{ records: number, ids: string[], problems: string[] }> {
+export async function checkStoreConsistency (
+  redisUrl: string, prefix: string, api: Api, alreadyChecked: Set<string> = new Set()
+): Promise<{ records: number, ids: string[], problems: string[] }> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   redis.on('error', () => {})
   const problems: string[] = []

@@ -2,7 +2,7 @@
 // accepts a fast 503); once Redis starts it is ready within 5 s, accepts commands and delivers callbacks.
 import t from 'tap'
 import { startReceiver, waitFor } from '../callbacks/helpers.js'
-import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js'
+import { freePort, startRedis } from '../helpers/redis-server.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { Api, kind, ms, sleep, startBrokerProcess, tally, tallyCallbacks, timeUntil, writeBrokerConfig, type Outcome } from './helpers.js'
 
@@ -36,9 +36,8 @@ t.test('R4: Redis down when the broker starts', async (t) => {
   t.ok(slowest < 1_000, `each accept refused within 1 s (slowest ${ms(slowest)})`)
 
   const redisStarted = performance.now()
-  let redis: RedisServer | undefined
-  t.teardown(() => redis?.destroy())
-  redis = await startRedis({ port: redisPort, appendonly: true })
+  const redis = await startRedis({ port: redisPort, appendonly: true })
+  t.teardown(() => redis.destroy())
   const redisUp = performance.now()
   const ready = await timeUntil(async () => (await api.health('/readiness')).status === 200, 15_000)
   t.comment(`redis-server answered PING ${ms(redisUp - redisStarted)} after its start; the broker was ready ${ms(ready)} later`)

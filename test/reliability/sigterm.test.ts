@@ -6,8 +6,8 @@ import { once } from 'node:events'
 import { waitFor } from '../callbacks/helpers.js'
 import { freePort } from '../helpers/redis-server.js'
 import {
-  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, ms, pct, runLoad, sentSince, sleep, startBrokerProcess, startInProcessBroker, tally,
-  tallyCallbacks, timeUntil, startScenario, type Accepted, type Outcome
+  Api, acceptedFrom, checkStoreConsistency, checkWhole, kind, ms, pct, runLoad, sentSince, sleep, startBrokerProcess,
+  startInProcessBroker, tally, tallyCallbacks, timeUntil, startScenario, type Accepted, type Outcome
 } from './helpers.js'
 
 const WORKERS = 8
@@ -62,7 +62,9 @@ t.test('R27: SIGTERM under load', async (t) => {
   const exitMs = performance.now() - termAt
   // Until requests sent after the signal were answered and one was refused (not a fixed pause a busy machine may fill with nothing).
   const sent = (): Outcome[] => posts.map((p) => p.o)
-  await timeUntil(async () => sentSince(sent(), termAt) >= WORKERS && sent().some((o) => o.sentAt >= termAt && o.status !== 200), 15_000, 10)
+  const answeredAndRefusedAfterTerm = async (): Promise<boolean> =>
+    sentSince(sent(), termAt) >= WORKERS && sent().some((o) => o.sentAt >= termAt && o.status !== 200)
+  await timeUntil(answeredAndRefusedAfterTerm, 15_000, 10)
   load.stop()
   await load.done
 

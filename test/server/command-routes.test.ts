@@ -55,7 +55,8 @@ t.test('ping accepts an empty body; other types need one', async (t) => {
 })
 
 t.test('timeout and lifespan: defaults, one from the other, limits', async (t) => {
-  const { post, broker, key } = await buildTestBroker(t, testConfig({ broker: { commands: { defaultTimeout: 120, defaultLifespan: 600, maxTimeout: 1000, maxLifespan: 2000 } } }))
+  const commands = { defaultTimeout: 120, defaultLifespan: 600, maxTimeout: 1000, maxLifespan: 2000 }
+  const { post, broker, key } = await buildTestBroker(t, testConfig({ broker: { commands } }))
   const status = async (id: string): Promise<any> => (await broker.app.inject({ url: `/hermod/rest/command/${id}`, headers: { 'x-api-key': key('prime') } })).json()
   const times = async (header: object): Promise<[number, number]> => {
     const res = await post('sign', { commandHeader: header, signCommand: {} })

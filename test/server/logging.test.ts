@@ -72,9 +72,18 @@ t.test('R17 on device paths: no message id and no box token in any log line, at 
   await send('a doubled slash', 'GET', `${ms}//${bid}/${mid}`)
   await send('an invalid answer (400)', 'POST', `${ms}/${unread.bid}/${unread.mid}`, { payload: { status: 'MAYBE' } })
   t.match(statuses, {
-    'list by query token': 200, 'list by header token': 200, read: 200, answer: 200, 'answer again (409)': 409, 'read after the answer (409)': 409,
-    'read after the timeout (410)': 410, 'answer after the timeout (410)': 410, 'a bad escape after the message id': 400, 'a path below the message': 404,
-    'ms percent-encoded': 200, 'an invalid answer (400)': 400
+    'list by query token': 200,
+    'list by header token': 200,
+    read: 200,
+    answer: 200,
+    'answer again (409)': 409,
+    'read after the answer (409)': 409,
+    'read after the timeout (410)': 410,
+    'answer after the timeout (410)': 410,
+    'a bad escape after the message id': 400,
+    'a path below the message': 404,
+    'ms percent-encoded': 200,
+    'an invalid answer (400)': 400
   })
   const text = chunks.join('')
   const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))

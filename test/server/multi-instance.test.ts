@@ -44,7 +44,9 @@ t.test('3 instances, requests spread across them, callbacks counted at a real re
   await Promise.all(Array.from({ length: N }, async (_, i) => {
     const kind = i % 3
     const accepted = (await on(i).app.inject({
-      method: 'POST', url: '/hermod/rest/command/authenticate', headers: { 'x-api-key': key },
+      method: 'POST',
+      url: '/hermod/rest/command/authenticate',
+      headers: { 'x-api-key': key },
       payload: { commandHeader: { timeout: kind === 2 ? 1 : 60, lifespan: 60 }, authCommand: { n: i } }
     })).json()
     const d = accepted.destinations[0]

@@ -22,7 +22,8 @@ t.test('absent limits are derived from the heap limit, capped by a cgroup memory
 
 t.test('configured limits win; 0 turns a limit off', async t => {
   t.same(memoryLimits({ maxHeapUsedBytes: 0, maxRssBytes: 0 }, 2_048 * MiB, noCgroup), { maxHeapUsedBytes: 0, maxRssBytes: 0 })
-  t.same(memoryLimits({ maxHeapUsedBytes: 5 * MiB, maxRssBytes: 7 * MiB }, 2_048 * MiB, noCgroup), { maxHeapUsedBytes: 5 * MiB, maxRssBytes: 7 * MiB })
+  const configured = { maxHeapUsedBytes: 5 * MiB, maxRssBytes: 7 * MiB }
+  t.same(memoryLimits(configured, 2_048 * MiB, noCgroup), configured)
 })
 
 /** POSTs pings until one is shed or `tries` are used (under-pressure samples every 200 ms). */

@@ -4,12 +4,17 @@ import t from 'tap'
 import { createLogger } from '../../src/server/logger.js'
 import { LazyRequestLogger } from '../../src/server/request-logger.js'
 
-function capture (level: string): { logger: ReturnType<typeof createLogger>, lines: () => Array<Record<string, unknown>>, children: () => number } {
+function capture (
+  level: string
+): { logger: ReturnType<typeof createLogger>, lines: () => Array<Record<string, unknown>>, children: () => number } {
   const chunks: string[] = []
   const logger = createLogger({ level, pretty: false }, new Writable({ write (c: Buffer, _e, done) { chunks.push(c.toString()); done() } }))
   let children = 0
   const child = logger.child
-  logger.child = function (this: typeof logger, ...args: Parameters<typeof child>) { children++; return child.apply(this, args) } as typeof logger.child
+  logger.child = function (this: typeof logger, ...args: Parameters<typeof child>) {
+    children++
+    return child.apply(this, args)
+  } as typeof logger.child
   return { logger, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), children: () => children }
 }
 

@@ -58,7 +58,9 @@ t.test('a worker instance serves health and metrics only: the API, the device ro
   worker.start()
   await worker.app.ready()
   const ready = async (): Promise<boolean> => (await worker.app.inject({ url: '/hermod/actuator/health/readiness' })).statusCode === 200
-  for (const deadline = Date.now() + 10_000; !await ready() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50))
+  for (const deadline = Date.now() + 10_000; !await ready() && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
   for (const url of ['/hermod/actuator/health', '/hermod/actuator/health/liveness', '/hermod/actuator/health/readiness', '/hermod/actuator/prometheus']) {
     t.equal((await worker.app.inject({ url })).statusCode, 200, url)
   }

@@ -73,7 +73,10 @@ t.test('R23: bodies cannot set id, state, group or client; prototype keys are re
   await post('ping', {})
   const res = await post('sign', {
     commandHeader: { commandId: '1', state: 'COMPLETED', group: 'globex', clientId: 'other', timeout: 30 },
-    commandId: '1', state: 'COMPLETED', group: 'globex', signCommand: {}
+    commandId: '1',
+    state: 'COMPLETED',
+    group: 'globex',
+    signCommand: {}
   })
   t.equal(res.statusCode, 200)
   t.equal(res.json.state, 'IN_PROGRESS')

@@ -1,4 +1,5 @@
-// Start-up checks: a published API key beyond loopback is warned about loudly; placeholder keys and split roles on the embedded store are refused.
+// Start-up checks: a published API key beyond loopback is warned about loudly; placeholder keys and split roles
+// on the embedded store are refused.
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { assertStartable, isLoopbackAddress, isPublishedKey, startWarnings } from '../../src/server/start-checks.js'
