@@ -78,7 +78,11 @@ function buildClient (client: Settings): ClientConfig {
   })
 }
 
-function buildBrokerSettings (broker: Settings, filePath: (value: unknown, name: string) => string | undefined, cwd: string): BrokerSettings {
+function buildBrokerSettings (
+  broker: Settings,
+  filePath: (value: unknown, name: string) => string | undefined,
+  cwd: string
+): BrokerSettings {
   const { redis, commands, callbacks, admin, log } = broker
   return withoutUndefined({
     store: broker.store,

@@ -107,7 +107,12 @@ export class AutoAnswerer {
     this.timers.add(timer)
   }
 
-  private async answer (decision: AutoAnswerDecision, command: CommandRecord, destination: Destination, payload: Record<string, unknown>): Promise<void> {
+  private async answer (
+    decision: AutoAnswerDecision,
+    command: CommandRecord,
+    destination: Destination,
+    payload: Record<string, unknown>
+  ): Promise<void> {
     if (this.closed) return
     const { devices, profile, store, clock } = this.options
     let opened: Awaited<ReturnType<DeviceDataDir['open']>> | undefined
@@ -118,7 +123,8 @@ export class AutoAnswerer {
     if (answer === null) return
     // Provision and certificate change the profile: keep it for the next command (and the CLI).
     if (opened !== undefined) await opened.save()
-    const result = await store.answer(destination.bid, destination.mid, { status: answer.status, response: JSON.stringify(answer.response ?? null) }, clock.now())
+    const posted = { status: answer.status, response: JSON.stringify(answer.response ?? null) }
+    const result = await store.answer(destination.bid, destination.mid, posted, clock.now())
     if (result.kind === 'ok') this.counts.answered++
     else this.counts.tooLate++
   }

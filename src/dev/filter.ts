@@ -25,8 +25,17 @@ export class FilterSyntaxError extends Error {
 }
 
 const STATES: Record<string, CommandState> = {
-  in_progress: 'IN_PROGRESS', inprogress: 'IN_PROGRESS', pending: 'IN_PROGRESS', open: 'IN_PROGRESS',
-  completed: 'COMPLETED', ok: 'COMPLETED', rejected: 'REJECTED', timeout: 'TIMEOUT', timed_out: 'TIMEOUT', cancelled: 'CANCELLED', canceled: 'CANCELLED'
+  in_progress: 'IN_PROGRESS',
+  inprogress: 'IN_PROGRESS',
+  pending: 'IN_PROGRESS',
+  open: 'IN_PROGRESS',
+  completed: 'COMPLETED',
+  ok: 'COMPLETED',
+  rejected: 'REJECTED',
+  timeout: 'TIMEOUT',
+  timed_out: 'TIMEOUT',
+  cancelled: 'CANCELLED',
+  canceled: 'CANCELLED'
 }
 const TYPES: Record<string, CommandType> = { ...Object.fromEntries(COMMAND_TYPES.map((t) => [t, t])), auth: 'authenticate', cert: 'certificate', prov: 'provision' }
 const KEYS: Record<string, keyof CommandFilter | 'age'> = {
@@ -97,9 +106,11 @@ export function matchesCommand (filter: CommandFilter, command: PeekedCommand, n
     (filter.states === undefined || filter.states.includes(command.state)) &&
     (filter.groups === undefined || filter.groups.includes(command.group)) &&
     (filter.clients === undefined || filter.clients.includes(command.clientId)) &&
-    (filter.externalIds === undefined || (command.externalId !== undefined && filter.externalIds.some((p) => p.test(command.externalId!)))) &&
+    (filter.externalIds === undefined ||
+      (command.externalId !== undefined && filter.externalIds.some((p) => p.test(command.externalId!)))) &&
     (filter.boxes === undefined || command.destinations.some((d) => filter.boxes!.includes(d.bid) || filter.boxes!.includes(d.to))) &&
     (filter.maxAgeMs === undefined || age < filter.maxAgeMs) &&
     (filter.minAgeMs === undefined || age > filter.minAgeMs) &&
-    (filter.words === undefined || filter.words.every((w) => w === command.commandId || (command.externalId !== undefined && globPattern(w).test(command.externalId))))
+    (filter.words === undefined || filter.words.every((w) =>
+      w === command.commandId || (command.externalId !== undefined && globPattern(w).test(command.externalId))))
 }

@@ -152,10 +152,17 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
       for (const d of command.destinations) {
         let box = boxes.get(d.bid)
         if (box === undefined) {
-          box = { bid: d.bid, to: d.to, group: command.group, token: d.token, uri: plugoutUri(config.publicUrl, d.bid, d.token), messages: [] }
+          const uri = plugoutUri(config.publicUrl, d.bid, d.token)
+          box = { bid: d.bid, to: d.to, group: command.group, token: d.token, uri, messages: [] }
           boxes.set(d.bid, box)
         }
-        box.messages.push({ mid: d.mid, commandId: command.commandId, commandType: command.type.toUpperCase(), state: command.state, location: messageLocation(config.publicUrl, d.bid, d.mid) })
+        box.messages.push({
+          mid: d.mid,
+          commandId: command.commandId,
+          commandType: command.type.toUpperCase(),
+          state: command.state,
+          location: messageLocation(config.publicUrl, d.bid, d.mid)
+        })
       }
     }
     return { boxes: [...boxes.values()] }

@@ -1,4 +1,5 @@
-// Canned and malformed answers (no crypto, for load tests and for exercising a server system's error handling), and the answer a rule decision asks for.
+// Canned and malformed answers (no crypto: for load tests, and for exercising a server system's error handling),
+// and the answer a rule decision asks for.
 import type { DeviceAnswer, DeviceMessage } from './answer.js'
 import type { VirtualDevice } from './device.js'
 import type { AutoAnswerDecision } from './rules.js'

@@ -7,8 +7,15 @@ pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto
 
 /** The short attribute names a subject is written with, and their OIDs (RFC 4519). */
 const NAME_OIDS: Record<string, string> = {
-  CN: '2.5.4.3', O: '2.5.4.10', OU: '2.5.4.11', C: '2.5.4.6', L: '2.5.4.7', ST: '2.5.4.8',
-  SERIALNUMBER: '2.5.4.5', E: '1.2.840.113549.1.9.1', UID: '0.9.2342.19200300.100.1.1'
+  CN: '2.5.4.3',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  C: '2.5.4.6',
+  L: '2.5.4.7',
+  ST: '2.5.4.8',
+  SERIALNUMBER: '2.5.4.5',
+  E: '1.2.840.113549.1.9.1',
+  UID: '0.9.2342.19200300.100.1.1'
 }
 const OID_NAMES = Object.fromEntries(Object.entries(NAME_OIDS).map(([name, oid]) => [oid, name]))
 
@@ -73,7 +80,11 @@ export function csrSubject (der: Uint8Array): NameAttribute[] | null {
 }
 
 /** A PKCS#10 request for `publicKey` with `subject`, signed by `privateKey` with SHA-256 (DER). */
-export async function buildCsr (subject: NameAttribute[], publicKey: webcrypto.CryptoKey, privateKey: webcrypto.CryptoKey): Promise<Buffer> {
+export async function buildCsr (
+  subject: NameAttribute[],
+  publicKey: webcrypto.CryptoKey,
+  privateKey: webcrypto.CryptoKey
+): Promise<Buffer> {
   const csr = new pkijs.CertificationRequest()
   csr.version = 0
   csr.subject = buildName(subject)

@@ -41,7 +41,12 @@ export async function createProfile (ca: TestCa, name = 'default'): Promise<Devi
   return { version: 1, caCertificatePem: ca.certificatePem, attestation, identity, keys: [] }
 }
 
-async function certifiedKey (ca: TestCa, keyid: string, usage: string, subject: Array<{ type: string, value: string }>): Promise<DeviceKey> {
+async function certifiedKey (
+  ca: TestCa,
+  keyid: string,
+  usage: string,
+  subject: Array<{ type: string, value: string }>
+): Promise<DeviceKey> {
   const { stored } = await generateKey({ keytype: 'RSA', modulusLength: 2048 })
   const certificate = await issueTestCertificate(ca, subject, stored.publicKey)
   return { ...stored, keyid, usage, certificates: [certificate, ca.certificatePem], certificateSource: 'test-ca' }

@@ -48,7 +48,11 @@ export type AutoAnswerDecision =
  * decision; null when none does (the command is left to other devices). Matching is exact for lists and
  * case-sensitive except for `type`.
  */
-export function decideAutoAnswer (rules: readonly AutoAnswerRule[], facts: CommandFacts, random: () => number = Math.random): AutoAnswerDecision | null {
+export function decideAutoAnswer (
+  rules: readonly AutoAnswerRule[],
+  facts: CommandFacts,
+  random: () => number = Math.random
+): AutoAnswerDecision | null {
   for (const [index, rule] of rules.entries()) {
     if (!matches(rule, facts)) continue
     if (rule.probability < 1 && !(random() < rule.probability)) continue

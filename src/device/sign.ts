@@ -118,7 +118,12 @@ export async function answerAuthenticate (command: Json, profile: DeviceProfile)
   return await signAll(params, profile, [{ key: 'challenge', data }], { signedData: data.toString('base64') })
 }
 
-async function signAll (params: Json, profile: DeviceProfile, items: Array<{ key: string, data: Buffer }>, extra: Json): Promise<DeviceAnswer> {
+async function signAll (
+  params: Json,
+  profile: DeviceProfile,
+  items: Array<{ key: string, data: Buffer }>,
+  extra: Json
+): Promise<DeviceAnswer> {
   const format = parseFormat(params.format)
   if (format === null) return rejected(`format ${String(params.format)} is not supported (pkcs7, raw)`)
   const mechanism = typeof params.mechanism === 'string' ? params.mechanism : undefined
@@ -132,7 +137,13 @@ async function signAll (params: Json, profile: DeviceProfile, items: Array<{ key
   const certificate = key.certificates[0] === undefined ? undefined : fromPemOrBase64(key.certificates[0])?.toString('base64')
   return {
     status: 'OK',
-    response: { signatures, signature: signatures[0]?.signature, keyid: key.keyid, ...(certificate === undefined ? {} : { certificate }), ...extra }
+    response: {
+      signatures,
+      signature: signatures[0]?.signature,
+      keyid: key.keyid,
+      ...(certificate === undefined ? {} : { certificate }),
+      ...extra
+    }
   }
 }
 

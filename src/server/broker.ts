@@ -28,7 +28,10 @@ export interface BrokerOptions {
   server?: BuildAppOptions['server']
   /** Hooks on the in-process callback queue (tests, metrics). */
   queueHooks?: Pick<MemoryCallbackQueueOptions, 'onAttempt' | 'onSettled'>
-  /** `all` (default): the API and every loop; `api`: the API, no sweeper or delivery; `worker`: sweeper, relay, delivery, and only health and metrics over HTTP. */
+  /**
+   * `all` (default): the API and every loop; `api`: the API, no sweeper or delivery;
+   * `worker`: sweeper, relay, delivery, and only health and metrics over HTTP.
+   */
   role?: 'all' | 'api' | 'worker'
 }
 
@@ -49,6 +52,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const role = options.role ?? 'all'
   const clock = options.clock ?? devClockFor(config, role) ?? systemClock
   const clients = new ClientRegistry(config.allowedClients)
+  // eslint-disable-next-line prefer-const -- assigned once below; the store's callback, made before it, reads it
   let metrics: BrokerMetrics | undefined
   const store = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
   const dev = await createDevServices(config, role, store, clock, logger)
@@ -78,7 +82,9 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const waiters = new BoxWaiters(store)
   metrics = new BrokerMetrics(queue, waiters)
   const content = createContentResolver(config, clients, options.extraCa, logger?.child({ component: 'content-provider' }))
-  const context: BrokerContext = { config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev }) }
+  const context: BrokerContext = {
+    config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev })
+  }
   // A worker sweeps and delivers; its HTTP side is health and metrics only (for probes and Prometheus).
   const app = await buildApp(context, {
     ...(logger === undefined ? {} : { logger }),
@@ -120,7 +126,11 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   }
 }
 
-async function createStore (config: BrokerConfig, logger: Logger | undefined, onDeadlinesWithoutRecord: (count: number) => void): Promise<MailboxStore> {
+async function createStore (
+  config: BrokerConfig,
+  logger: Logger | undefined,
+  onDeadlinesWithoutRecord: (count: number) => void
+): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
   // Loaded only when used, so the embedded default never touches ioredis.
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')

@@ -30,12 +30,22 @@ function rows (): SuiteResult['rows'] {
 }
 
 t.test('ratios against the ceiling, null where a row is unavailable', async (t) => {
-  t.same(ratios(rows()), { ceiling: 1, acceptMemory: 0.85, acceptRedis: null, roundTripMemory: 0.2, roundTripRedis: null, autoAnswerMemory: 0.4, autoAnswerRedis: null })
+  t.same(ratios(rows()), {
+    ceiling: 1,
+    acceptMemory: 0.85,
+    acceptRedis: null,
+    roundTripMemory: 0.2,
+    roundTripRedis: null,
+    autoAnswerMemory: 0.4,
+    autoAnswerRedis: null
+  })
   t.same(ratios({ ...rows(), ceiling: unavailable }).acceptMemory, null)
 })
 
 t.test('CPU-normalised ratios: ceiling server CPU per request over broker CPU per operation', async (t) => {
-  t.same(cpuRatios(rows()), { acceptMemory: 0.8, acceptRedis: null, roundTripMemory: 0.8, roundTripRedis: null, autoAnswerMemory: 0.8, autoAnswerRedis: null })
+  t.same(cpuRatios(rows()), {
+    acceptMemory: 0.8, acceptRedis: null, roundTripMemory: 0.8, roundTripRedis: null, autoAnswerMemory: 0.8, autoAnswerRedis: null
+  })
 })
 
 t.test('targets hold, fail, or are not measured', async (t) => {

@@ -12,8 +12,15 @@ t.test('callbacks/wait answers once the callback of an answered command was deli
   const waited = await dev.call('GET', `/hermod/dev/api/callbacks/wait?commandId=${accepted.commandId}&state=COMPLETED&until=delivered&timeout=30`)
   t.equal(waited.status, 200)
   t.match(waited.json, {
-    commandId: accepted.commandId, externalId: 'order-17', commandType: 'SIGN', state: 'COMPLETED', clientId: 'prime',
-    attempt: 1, outcome: 'delivered', status: 200, url: `${dev.base}/hermod/dev/callback/sign`
+    commandId: accepted.commandId,
+    externalId: 'order-17',
+    commandType: 'SIGN',
+    state: 'COMPLETED',
+    clientId: 'prime',
+    attempt: 1,
+    outcome: 'delivered',
+    status: 200,
+    url: `${dev.base}/hermod/dev/callback/sign`
   })
   t.type(waited.json.durationMs, 'number')
   t.equal(waited.json.headers.authorization, 'Basic [masked]', 'the Authorization credentials are masked')

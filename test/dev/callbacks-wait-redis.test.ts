@@ -1,4 +1,5 @@
-// On the Redis store, two instances: post on one, answer on the other, wait on callbacks/wait on both; the shared delivery log; the listing.
+// On the Redis store, two instances: post on one, answer on the other, wait on callbacks/wait on both;
+// the shared delivery log; the listing.
 import t from 'tap'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { startRedis } from '../helpers/redis-server.js'
@@ -12,7 +13,7 @@ t.test('callbacks/wait and the delivery log work across instances on Redis; list
   const b = await startDevBroker(t, patch)
 
   const accepted = await a.post('sign', { commandHeader: { timeout: 60, externalId: 'order-redis' }, signCommand: { params: { tbs: 'VGVzdA==' } } })
-  const waitOnA = a.call('GET', `/hermod/dev/api/callbacks/wait?externalId=order-redis&until=delivered&timeout=60`)
+  const waitOnA = a.call('GET', '/hermod/dev/api/callbacks/wait?externalId=order-redis&until=delivered&timeout=60')
   t.equal(await b.answer(accepted), 200, 'answered through the device API of the other instance')
   const waitOnB = await b.call('GET', `/hermod/dev/api/callbacks/wait?commandId=${accepted.commandId}&state=COMPLETED&until=delivered&timeout=60`)
   const fromA = await waitOnA
@@ -38,7 +39,7 @@ t.test('callbacks/wait and the delivery log work across instances on Redis; list
   t.match(listed[0], { state: 'IN_PROGRESS', destinations: [{ to: 'john.doe', bid: pending.destinations[0].bid }] })
   const peek = (await b.call('GET', `/hermod/dev/api/commands/${accepted.commandId}`)).json
   t.equal(peek.payload, undefined, 'the payload is dropped once decided')
-    t.match(peek, { state: 'COMPLETED', response: { signature: 'MIAGCSqGSIb3DQEHAqCAMIACAQEx' } })
+  t.match(peek, { state: 'COMPLETED', response: { signature: 'MIAGCSqGSIb3DQEHAqCAMIACAQEx' } })
   const boxes = (await a.call('GET', '/hermod/dev/api/boxes?q=box:john.doe')).json.boxes
   t.match(boxes, [{ to: 'john.doe', group: 'acme', messages: [{ commandId: pending.commandId }] }])
   const timedOut = await a.call('GET', `/hermod/dev/api/callbacks/wait?commandId=${pending.commandId}&state=TIMEOUT&timeout=60`)

@@ -1,4 +1,5 @@
-// The dev surface's safety: off unless broker.dev.enabled, loopback-only unless credentials open it, absent on --role api, in the OpenAPI document.
+// The dev surface's safety: off unless broker.dev.enabled, loopback-only unless credentials open it, absent on --role api,
+// in the OpenAPI document.
 import t from 'tap'
 import { createBroker } from '../../src/server/broker.js'
 import { buildTestBroker } from '../helpers/broker.js'

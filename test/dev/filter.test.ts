@@ -5,9 +5,20 @@ import type { PeekedCommand } from '../../src/mailbox/store.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12)
 const command = (over: Partial<PeekedCommand> = {}): PeekedCommand => ({
-  commandId: '17', type: 'sign', group: 'acme', clientId: 'prime-server1', externalId: 'order-17', state: 'TIMEOUT',
-  timeoutSeconds: 60, lifespanSeconds: 120, createdAt: NOW - 90_000, timeoutAt: NOW - 30_000, expiresAt: NOW + 30_000,
-  destinations: [{ to: 'john.doe', bid: 'b1', mid: 'm1', token: 't1' }], payload: '{}', ...over
+  commandId: '17',
+  type: 'sign',
+  group: 'acme',
+  clientId: 'prime-server1',
+  externalId: 'order-17',
+  state: 'TIMEOUT',
+  timeoutSeconds: 60,
+  lifespanSeconds: 120,
+  createdAt: NOW - 90_000,
+  timeoutAt: NOW - 30_000,
+  expiresAt: NOW + 30_000,
+  destinations: [{ to: 'john.doe', bid: 'b1', mid: 'm1', token: 't1' }],
+  payload: '{}',
+  ...over
 })
 
 t.test('the issue\'s example parses into one criterion per key', async (t) => {

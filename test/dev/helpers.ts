@@ -8,12 +8,15 @@ import { freePort } from '../helpers/redis-server.js'
 
 type Patch = Parameters<typeof testConfig>[0]
 
+/** A response of the listening broker, its body parsed when it is JSON. */
+export interface DevResponse { status: number, json: any, headers: Headers }
+
 export interface DevBroker {
   broker: Broker
   config: BrokerConfig
   base: string
   /** A request to the listening broker; the body is parsed when it is JSON. */
-  call (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number, json: any, headers: Headers }>
+  call (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<DevResponse>
   /** POSTs a command as `clientId`. */
   post (type: string, body: unknown, clientId?: keyof typeof KEYS): Promise<any>
   /** Answers the first destination of an accepted command through the public device API. */
@@ -21,11 +24,18 @@ export interface DevBroker {
 }
 
 /** Starts a broker (dev on, dev sink on, HTTP on 127.0.0.1) whose clients' callback-url is its own dev sink. */
-export async function startDevBroker (t: Test, patch: Patch = {}, options: BrokerOptions = {}, clients?: (sink: string) => ClientConfig[]): Promise<DevBroker> {
+export async function startDevBroker (
+  t: Test,
+  patch: Patch = {},
+  options: BrokerOptions = {},
+  clients?: (sink: string) => ClientConfig[]
+): Promise<DevBroker> {
   const port = await freePort()
   const sink = `http://127.0.0.1:${port}/hermod/dev`
   const base = testConfig({ broker: { dev: { enabled: true }, devSink: true } })
-  const config = testConfig({ ...patch, broker: { ...base.broker, ...patch.broker, dev: { ...base.broker.dev, enabled: true, ...patch.broker?.dev } }, allowedClients: clients?.(sink) ?? testClients(sink) } as Patch)
+  const dev = { ...base.broker.dev, enabled: true, ...patch.broker?.dev }
+  const allowedClients = clients?.(sink) ?? testClients(sink)
+  const config = testConfig({ ...patch, broker: { ...base.broker, ...patch.broker, dev }, allowedClients } as Patch)
   const broker = await createBroker(config, options)
   t.teardown(() => broker.close())
   await broker.app.listen({ port, host: '127.0.0.1' })

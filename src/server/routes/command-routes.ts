@@ -22,7 +22,8 @@ const security = [{ apiKey: [] }]
 export async function commandRoutes (app: FastifyInstance): Promise<void> {
   const { config, store, clock, clients, metrics } = app.broker
   const limits = config.broker.commands
-  const acceptedByType = Object.fromEntries(COMMAND_TYPES.map((type) => [type, metrics.accepted.labels({ type })])) as Record<CommandType, { inc: () => void }>
+  const acceptedByType = Object.fromEntries(COMMAND_TYPES.map((type) => [type, metrics.accepted.labels({ type })])) as
+    Record<CommandType, { inc: () => void }>
 
   // Callback style (here and in preValidation): no promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -173,7 +174,10 @@ export function payloadText (body: Record<string, unknown>): string {
 }
 
 /** Timeout and lifespan in seconds from the header, defaults and limits (protocol.md section 4). */
-export function commandTimes (header: CommandHeader, limits: { defaultTimeout: number, defaultLifespan: number, maxTimeout: number, maxLifespan: number }): { timeout: number, lifespan: number } {
+export function commandTimes (
+  header: CommandHeader,
+  limits: { defaultTimeout: number, defaultLifespan: number, maxTimeout: number, maxLifespan: number }
+): { timeout: number, lifespan: number } {
   const timeout = header.timeout ?? header.lifespan ?? limits.defaultTimeout
   const lifespan = header.lifespan ?? header.timeout ?? Math.max(limits.defaultLifespan, timeout)
   const problems: string[] = []
