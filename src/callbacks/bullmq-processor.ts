@@ -7,6 +7,7 @@ import { ClientParking, parkDelayMs } from './bullmq-parking.js'
 import { CallbackDeadLetterError, CallbackRetryError } from './bullmq-support.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
 import type { AttemptReport, SettledResult } from './memory-queue.js'
+import { notifyObservers } from './queue.js'
 import { backoffDelay, decideNext, type JitterMode } from './policy.js'
 
 export type CallbackJob = Job<CallbackEvent, DeliveryResult>
@@ -123,11 +124,6 @@ export class CallbackJobProcessor {
   }
 
   private observe (event: CallbackEvent, report: AttemptReport | undefined, settled?: SettledResult): void {
-    try {
-      if (report !== undefined) this.options.onAttempt?.(event, report)
-      if (settled !== undefined) this.options.onSettled?.(event, settled)
-    } catch (err) {
-      this.options.logger?.error({ eventId: event.id, err }, 'callback queue observer threw')
-    }
+    notifyObservers(this.options, event, report, settled)
   }
 }

@@ -6,6 +6,7 @@ import type { CallbackConfig, RedisConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackJobProcessor, type CallbackJob } from './bullmq-processor.js'
 import { closeConnection } from '../redis/connection.js'
+import { ThrottledLog } from '../redis/throttled-log.js'
 import { BACKOFF_TYPE, bullmqPrefix, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
 import type { AttemptReport, SettledResult } from './memory-queue.js'
@@ -67,12 +68,13 @@ export class BullmqCallbackQueue implements CallbackQueue {
   private readonly queue: Queue<CallbackEvent, DeliveryResult>
   private workerConnection: Redis | undefined
   private worker: Worker<CallbackEvent, DeliveryResult> | undefined
-  private readonly lastErrorLog = new Map<string, number>()
+  private readonly redisErrors: ThrottledLog
   private closing: Promise<void> | undefined
 
   constructor (options: BullmqCallbackQueueOptions) {
     this.options = options
     this.config = options.config
+    this.redisErrors = new ThrottledLog(options.logger, 'callback queue: redis error', ERROR_LOG_INTERVAL_MS)
     this.processor = new CallbackJobProcessor(options)
     this.prefix = bullmqPrefix(options.redis.prefix)
     this.queueName = options.queueName ?? 'callbacks'
@@ -225,11 +227,6 @@ export class BullmqCallbackQueue implements CallbackQueue {
   }
 
   private logError (source: string, err: Error): void {
-    const now = Date.now()
-    const key = `${source}\u0000${err.message}`
-    if (now - (this.lastErrorLog.get(key) ?? 0) < ERROR_LOG_INTERVAL_MS) return
-    if (this.lastErrorLog.size > 100) this.lastErrorLog.clear()
-    this.lastErrorLog.set(key, now)
-    this.options.logger?.warn({ source, err: { message: err.message } }, 'callback queue: redis error')
+    this.redisErrors.error(source, err)
   }
 }

@@ -5,7 +5,7 @@ import type { CallbackEvent } from '../mailbox/types.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
 import { DeadLetterList, eventBytes, QUEUE_FULL_REASON, queueLimits, ThrottledWarning, type QueueLimits } from './memory-queue-bounds.js'
 import { decideNext, type JitterMode } from './policy.js'
-import type { CallbackQueue, CallbackQueueStats, DeadLetter } from './queue.js'
+import { notifyObservers, type CallbackQueue, type CallbackQueueStats, type DeadLetter } from './queue.js'
 
 /** How an event's delivery ended. */
 export type SettledResult =
@@ -303,11 +303,6 @@ export class MemoryCallbackQueue implements CallbackQueue {
   }
 
   private observe (event: CallbackEvent, report: AttemptReport | undefined, settled?: SettledResult): void {
-    try {
-      if (report !== undefined) this.options.onAttempt?.(event, report)
-      if (settled !== undefined) this.options.onSettled?.(event, settled)
-    } catch (err) {
-      this.options.logger?.error({ eventId: event.id, err }, 'callback queue observer threw')
-    }
+    notifyObservers(this.options, event, report, settled)
   }
 }

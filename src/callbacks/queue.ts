@@ -1,5 +1,7 @@
 // The callback queue interface: the in-process driver and the BullMQ driver both implement it.
+import type { Logger } from 'pino'
 import type { CallbackEvent } from '../mailbox/types.js'
+import type { AttemptReport, SettledResult } from './memory-queue.js'
 
 /** A callback whose delivery schedule is exhausted (or that a target refused for good). */
 export interface DeadLetter {
@@ -33,4 +35,26 @@ export interface CallbackQueue {
   ping (): Promise<void>
   /** Stops taking work, waits for attempts in flight (bounded), releases resources. */
   close (): Promise<void>
+}
+
+/** The hooks a queue calls after each attempt and once an event is settled (metrics, the dev delivery log). */
+export interface QueueObservers {
+  onAttempt?: (event: CallbackEvent, report: AttemptReport) => void
+  onSettled?: (event: CallbackEvent, result: SettledResult) => void
+  logger?: Logger
+}
+
+/** Calls the observers of both queue drivers; one that throws is logged and never breaks delivery. */
+export function notifyObservers (
+  observers: QueueObservers,
+  event: CallbackEvent,
+  report: AttemptReport | undefined,
+  settled?: SettledResult
+): void {
+  try {
+    if (report !== undefined) observers.onAttempt?.(event, report)
+    if (settled !== undefined) observers.onSettled?.(event, settled)
+  } catch (err) {
+    observers.logger?.error({ eventId: event.id, err }, 'callback queue observer threw')
+  }
 }
