@@ -45,5 +45,5 @@ t.test('runBench answers 2 for a bad command line and 0 for --help, without star
   }
   t.equal(bad, 2)
   t.equal(help, 0)
-  t.match(written.join(''), /--scenario is roundtrip or accept[\s\S]*Usage:/)
+  t.match(written.join(''), /--scenario is roundtrip, accept or autoanswer[\s\S]*Usage:/)
 })
