@@ -7,14 +7,15 @@ const MAX_PARK_MS = 5 * 60_000
 /**
  * How long a job parks when its client already has perClientConcurrency attempts in flight in this
  * process: the time for a slot to free normally comes first (the job is then woken at once), so this is
- * only the fallback should no wake-up come: twice an attempt's longest run plus a second, doubled per
- * earlier deferral of the same job, capped at 5 minutes, with ±25 % jitter (parked jobs do not return
- * together). A hung client's backlog costs one move per job and wake-up, not one per job every few seconds.
+ * only the fallback should no wake-up come: twice an attempt's longest run plus a second, capped at 5 minutes,
+ * with ±25 % jitter (parked jobs do not return together). Not doubled per deferral: wake-ups stay in the
+ * process that parked the job, so with several instances a wake-up is lost whenever another instance took
+ * the slot, and a doubling fallback held such callbacks for minutes. A hung client's backlog costs one
+ * move per job per fallback, not one per job every few seconds.
  */
-export function parkDelayMs (earlierDeferrals: number, timeoutMs: number, random: () => number): number {
-  const first = 2 * Math.max(1, timeoutMs) + 1_000
-  const ceiling = Math.min(MAX_PARK_MS, first * 2 ** Math.min(Math.max(0, earlierDeferrals), 20))
-  return Math.max(1, Math.round(ceiling * (0.75 + random() * 0.5)))
+export function parkDelayMs (timeoutMs: number, random: () => number): number {
+  const fallback = Math.min(MAX_PARK_MS, 2 * Math.max(1, timeoutMs) + 1_000)
+  return Math.max(1, Math.round(fallback * (0.75 + random() * 0.5)))
 }
 
 /** Moves a delayed job to wait; false when it is no longer delayed (already back, done or gone). */

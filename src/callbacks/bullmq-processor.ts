@@ -51,8 +51,7 @@ export class CallbackJobProcessor {
     if (active >= this.perClientLimit() && token !== undefined) {
       // The client is at its limit in this process: free the worker slot for other clients and park
       // the job (no attempt is counted) until a slot of this client frees and wakes it.
-      const earlierDeferrals = Math.max(0, job.attemptsStarted - job.attemptsMade - 1)
-      await job.moveToDelayed(Date.now() + parkDelayMs(earlierDeferrals, this.config.timeoutMs, this.random), token)
+      await job.moveToDelayed(Date.now() + parkDelayMs(this.config.timeoutMs, this.random), token)
       this.parking.park(clientId, jobId)
       // A slot that freed while the job was being moved found nothing to wake: wake it now.
       if ((this.activeByClient.get(clientId) ?? 0) < this.perClientLimit()) void this.parking.wake(clientId)

@@ -104,12 +104,21 @@ export interface CertificateRequest {
   validDays: number
 }
 
+/**
+ * Random bytes as a positive serial number in minimal DER: the first byte 0x01..0x7f. Clearing only the
+ * top bit could leave a leading 0x00 before a byte below 0x80, which OpenSSL refuses ("illegal padding").
+ */
+export function serialNumberBytes (random: Buffer): Buffer {
+  const serial = Buffer.from(random)
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x01
+  return serial
+}
+
 /** An X.509 v3 certificate (PEM) signed with SHA-256 by `issuerKey`, with a random 16-byte serial number. */
 export async function issueCertificate (request: CertificateRequest): Promise<string> {
   const certificate = new pkijs.Certificate()
   certificate.version = 2
-  const serial = randomBytes(16)
-  serial[0] = (serial[0] as number) & 0x7f
+  const serial = serialNumberBytes(randomBytes(16))
   certificate.serialNumber = new asn1js.Integer({ valueHex: toArrayBuffer(serial) })
   certificate.issuer = buildName(request.issuer)
   certificate.subject = buildName(request.subject)

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAutoAnswerRules } from '../../src/device/rules.js'
+import { testConfig } from '../helpers/config.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startDevBroker, type DevBroker } from './helpers.js'
@@ -22,8 +23,11 @@ function rules (input: unknown[]): ReturnType<typeof parseAutoAnswerRules>['rule
 }
 
 async function waitFor (broker: DevBroker, query: string): Promise<any> {
-  const res = await broker.call('GET', `/hermod/dev/api/callbacks/wait?${query}&until=delivered&timeout=60`)
-  if (res.status !== 200) throw new Error(`callbacks/wait ${query}: ${res.status} ${JSON.stringify(res.json)}`)
+  const res = await broker.call('GET', `/hermod/dev/api/callbacks/wait?${query}&until=delivered&timeout=120`)
+  if (res.status !== 200) {
+    const attempts = (await broker.call('GET', `/hermod/dev/api/callbacks?${query}&limit=20`)).json
+    throw new Error(`callbacks/wait ${query}: ${res.status} ${JSON.stringify(res.json)}; attempts: ${JSON.stringify(attempts).slice(0, 2000)}`)
+  }
   return res.json
 }
 
@@ -81,7 +85,10 @@ t.test('Redis store, two instances under load: every command answered exactly on
   const redis = await startRedis()
   t.teardown(() => redis.destroy())
   const autoAnswer = { enabled: true, profile: 'default', rules: rules([{ client: 'prime', answer: 'canned' }]) }
-  const patch = { broker: { store: 'redis' as const, redis: { url: redis.url, prefix: freshPrefix(), options: {} }, dev: { deliveryLogSize: 5000, autoAnswer } } }
+  // The dev sink shares the brokers' event loops: on a loaded machine give its callbacks time and retries (the test counts deliveries).
+  const callbacks = { ...testConfig().broker.callbacks, timeoutMs: 5_000, attempts: 12, backoffBaseMs: 100, backoffMaxMs: 1_000 }
+  const redisConfig = { url: redis.url, prefix: freshPrefix(), options: {} }
+  const patch = { broker: { store: 'redis' as const, redis: redisConfig, callbacks, dev: { deliveryLogSize: 5000, autoAnswer } } }
   const a = await startDevBroker(t, patch)
   const b = await startDevBroker(t, patch)
   const total = 200
@@ -92,10 +99,14 @@ t.test('Redis store, two instances under load: every command answered exactly on
   t.equal(new Set(accepted.map((c) => c.commandId)).size, total, 'every command accepted')
   for (const command of accepted) await waitFor(a, `commandId=${command.commandId}`)
   const log = (await b.call('GET', '/hermod/dev/api/callbacks?limit=5000')).json.deliveries as any[]
-  const byCommand = new Map<string, string[]>()
-  for (const entry of log) byCommand.set(entry.commandId, [...(byCommand.get(entry.commandId) ?? []), entry.state])
-  t.equal(byCommand.size, total, 'a callback for every command')
-  t.same([...byCommand.values()].filter((states) => states.length !== 1 || states[0] !== 'COMPLETED'), [], 'exactly one COMPLETED callback attempt each')
+  const delivered = new Map<string, string[]>()
+  for (const entry of log) {
+    if (entry.outcome === 'delivered') delivered.set(entry.commandId, [...(delivered.get(entry.commandId) ?? []), entry.state])
+  }
+  t.equal(delivered.size, total, 'a delivered callback for every command')
+  const notOnce = [...delivered.values()].filter((states) => states.length !== 1 || states[0] !== 'COMPLETED')
+  t.same(notOnce, [], 'exactly one delivered COMPLETED callback each')
+  t.same(log.filter((entry: any) => entry.state !== 'COMPLETED'), [], 'no attempt for another state')
   const counts = await Promise.all([a, b].map(async (x) => (await x.call('GET', '/hermod/dev/api/auto-answer')).json.counts))
   t.equal(counts[0].answered + counts[1].answered, total, 'answered once in all: each by the instance that accepted it')
   t.equal(counts[0].tooLate + counts[1].tooLate, 0, 'no answer found its command already decided')
