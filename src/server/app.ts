@@ -11,6 +11,7 @@ import type { BrokerContext } from './context.js'
 import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
+import { rateLimiting } from './rate-limit/plugin.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
@@ -145,6 +146,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(swaggerUi, { routePrefix: `${contextPath}/swagger-ui` })
   app.get(`${contextPath}/v3/api-docs`, { schema: { hide: true } }, async () => app.swagger())
 
+  await app.register(rateLimiting)
   await app.register(commandRoutes, { prefix })
   await app.register(deviceRoutes, { prefix })
   await app.register(utilRoutes, { prefix })

@@ -32,6 +32,8 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     request.client = client
     done()
   })
+  // Per client id, counted after the API-key check above (route-level hooks run after the scope's).
+  await app.rateLimits.protect(app, 'client')
 
   function destinationsOf (command: CommandRecord): object[] {
     return command.destinations.map((d) => ({
@@ -53,7 +55,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       params: { type: 'object', properties: { type: { type: 'string', enum: [...COMMAND_TYPES], description: 'provision | certificate | authenticate | sign | ping' } } },
       headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: '1 to 255 visible ASCII characters' } } },
       body: { type: 'object', properties: { commandHeader: commandHeaderSchema(limits.maxDestinations) }, additionalProperties: true },
-      response: { 200: { $ref: 'AcceptedCommand#' }, ...errorResponses(400, 401, 404, 413, 415, 422, 503) }
+      response: { 200: { $ref: 'AcceptedCommand#' }, ...errorResponses(400, 401, 404, 413, 415, 422, 429, 503) }
     },
     // The type is checked before the body so that an unknown type is a 404, as protocol.md asks.
     preValidation: (request: FastifyRequest<{ Params: { type: string } }>, _reply: FastifyReply, done: (err?: Error) => void) => {
@@ -116,7 +118,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     schema: {
       ...byId,
       summary: 'Query a command\'s state (kept until its lifespan)',
-      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 503) }
+      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 429, 503) }
     }
   }, async (request) => {
     const { commandId } = request.params
@@ -129,7 +131,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     schema: {
       ...byId,
       summary: 'Cancel a command still in progress (its devices then get 409; a CANCELLED callback is sent)',
-      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 409, 503) }
+      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 409, 429, 503) }
     }
   }, async (request) => {
     const { commandId } = request.params

@@ -19,6 +19,9 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
 
   const boxParams = { type: 'object', properties: { bid: { type: 'string' } } }
   const messageParams = { type: 'object', properties: { bid: { type: 'string' }, mid: { type: 'string' } } }
+  // Per remote address, then per box; a long poll is one request however long it waits.
+  await app.rateLimits.protect(app, 'address')
+  await app.rateLimits.protect(app, 'box')
 
   app.get<{ Params: { bid: string }, Querystring: { token?: string, wait?: string } }>('/ms/:bid', {
     schema: {
@@ -53,7 +56,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
             }
           }
         },
-        ...errorResponses(400, 404, 503)
+        ...errorResponses(400, 404, 429, 503)
       }
     }
   }, async (request) => {
@@ -105,7 +108,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Read a message: its header and the command payload, untouched (but for `application/hermod+content-id` items, resolved through the client\'s content provider: 502 HERMOD_CONTENT_PROVIDER_FAILED with Retry-After when it fails). 410 after the timeout, 409 once decided',
       tags,
       params: messageParams,
-      response: { 200: { type: 'object', additionalProperties: true, description: '{ bid, mid, commandType, header: { lifespan, timeout, externalId, createdAt, timeoutAt }, command: { <x>Command: ... } }' }, ...errorResponses(404, 409, 410, 502, 503) }
+      response: { 200: { type: 'object', additionalProperties: true, description: '{ bid, mid, commandType, header: { lifespan, timeout, externalId, createdAt, timeoutAt }, command: { <x>Command: ... } }' }, ...errorResponses(404, 409, 410, 429, 502, 503) }
     }
   }, async (request, reply) => {
     const { bid, mid } = request.params
@@ -150,7 +153,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
           response: { description: 'What the device produced (JWS, PKCS#7, CSR, ...): stored and forwarded untouched' }
         }
       },
-      response: { 200: { type: 'object', properties: { state: { type: 'string', enum: ['COMPLETED', 'REJECTED'] } } }, ...errorResponses(400, 404, 409, 410, 413, 415, 503) }
+      response: { 200: { type: 'object', properties: { state: { type: 'string', enum: ['COMPLETED', 'REJECTED'] } } }, ...errorResponses(400, 404, 409, 410, 413, 415, 429, 503) }
     }
   }, async (request) => {
     const { bid, mid } = request.params
