@@ -98,6 +98,12 @@ export function registerErrorHandling (app: FastifyInstance): void {
     }
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
   })
+  // RFC 9112 section 3.2: an HTTP/1.1 request without Host is a 400 (Node's own check is off: buildApp).
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersion !== '1.1') return done()
+    void reply.code(400).header('connection', 'close')
+      .send(errorBody(400, 'HERMOD_INVALID_REQUEST', 'Invalid request: an HTTP/1.1 request needs a Host header'))
+  })
   app.setNotFoundHandler(async (request, reply) => {
     const error = new HERMOD_NOT_FOUND(`${request.method} ${redactPath(request.url.split('?')[0] ?? '')}`)
     return reply.code(404).send(errorBody(404, error.code, error.message))
