@@ -10,7 +10,7 @@ interface Posted { commandId: string, bid: string, mid: string, token: string }
 
 /** Posts a ping as `apiKey`; undefined when it is refused (the answer is kept in `refusal`). */
 async function postPing (http: HostileHttp, prefix: string, apiKey: string, to: string[] = ['@tmp']): Promise<Posted | HostileResponse> {
-  const res = await http.send('POST', `${prefix}/command/ping`, {
+  const res = await http.sendPatiently('POST', `${prefix}/command/ping`, {
     headers: { 'x-api-key': apiKey },
     body: JSON.stringify({ commandHeader: { timeout: 60, lifespan: 60, to }, pingCommand: { hostile: true } })
   })
@@ -57,7 +57,7 @@ export const longPollHerd: HostileCase = {
     // The first command makes the named box; answering it leaves the box empty.
     const first = await postPing(http, p, options.apiKey, [box])
     if (!isPosted(first)) return { verdict: 'fail', detail: `could not post a command: ${refusal(first)}` }
-    await http.send('POST', `${p}/ms/${first.bid}/${first.mid}`, { body: '{"status":"OK"}' })
+    await http.sendPatiently('POST', `${p}/ms/${first.bid}/${first.mid}`, { body: '{"status":"OK"}' })
     const polls = Array.from({ length: options.herd }, async () => {
       try {
         return await http.send('GET', `${p}/ms/${first.bid}?token=${first.token}&wait=${HERD_WAIT_SECONDS}`, { timeoutMs: (HERD_WAIT_SECONDS + 15) * 1000 })
@@ -76,6 +76,7 @@ export const longPollHerd: HostileCase = {
     let refused = 0
     let cut = 0
     let hung = 0
+    const refusals = new Map<string, number>()
     for (const answer of answers) {
       if (answer === 'hung') hung++
       else if (answer === 'cut') cut++
@@ -83,9 +84,15 @@ export const longPollHerd: HostileCase = {
         const mids = (JSON.parse(answer.body) as { messages: Array<{ mid: string }> }).messages.map((m) => m.mid)
         if (mids.includes(second.mid)) woken++
         else empty++
-      } else refused++
+      } else {
+        refused++
+        const why = refusal(answer)
+        refusals.set(why, (refusals.get(why) ?? 0) + 1)
+      }
     }
-    const detail = `${options.herd} waits: ${woken} woken with the message, ${refused} refused (HERMOD_*), ${cut} cut, ${empty} empty, ${hung} unanswered`
+    const reasons = [...refusals].map(([why, n]) => `${n} ${why}`).join(', ')
+    const detail = `${options.herd} waits: ${woken} woken with the message, ${refused} refused${reasons === '' ? '' : ` (${reasons})`}, ` +
+      `${cut} cut, ${empty} empty, ${hung} unanswered`
     return { verdict: woken > 0 && empty === 0 && hung === 0 ? 'pass' : 'fail', detail }
   }
 }
@@ -94,8 +101,9 @@ export const rateLimitReached: HostileCase = {
   name: 'rate-limit',
   async run ({ options, http }: CaseContext): Promise<CaseOutcome> {
     const most = (options.rateLimit ?? 200) + 1
+    // Shed requests (503 HERMOD_OVERLOADED) are not counted by a budget: they are asked again.
     for (let n = 1; n <= most; n++) {
-      const res = await http.send('GET', `${options.prefix}/command/0`, { headers: { 'x-api-key': options.apiKey } })
+      const res = await http.sendPatiently('GET', `${options.prefix}/command/0`, { headers: { 'x-api-key': options.apiKey } })
       if (res.status !== 429) continue
       const retryAfter = Number(res.headers['retry-after'])
       if (codeOf(res.body) !== 'HERMOD_RATE_LIMITED') return { verdict: 'fail', detail: `429 with ${codeOf(res.body) ?? 'no code'}, not HERMOD_RATE_LIMITED` }
@@ -124,9 +132,9 @@ export const stillServes: HostileCase = {
       const device = await http.send('GET', `${p}/ms/${randomUUID()}?token=x`)
       return { verdict: 'pass', detail: `accept rate-limited (429, Retry-After ${String(posted.headers['retry-after'])}); the device API answers ${refusal(device)}` }
     }
-    const listed = await http.send('GET', `${p}/ms/${posted.bid}?token=${posted.token}`)
-    const read = await http.send('GET', `${p}/ms/${posted.bid}/${posted.mid}`)
-    const answered = await http.send('POST', `${p}/ms/${posted.bid}/${posted.mid}`, { body: '{"status":"OK","response":{"pong":true}}' })
+    const listed = await http.sendPatiently('GET', `${p}/ms/${posted.bid}?token=${posted.token}`)
+    const read = await http.sendPatiently('GET', `${p}/ms/${posted.bid}/${posted.mid}`)
+    const answered = await http.sendPatiently('POST', `${p}/ms/${posted.bid}/${posted.mid}`, { body: '{"status":"OK","response":{"pong":true}}' })
     const statuses = [listed.status, read.status, answered.status]
     if (statuses.some((s) => s !== 200)) return { verdict: 'fail', detail: `round trip answered ${statuses.join(', ')}` }
     return { verdict: 'pass', detail: `a round trip: accept, list, read, answer all 200${limited}` }

@@ -96,6 +96,20 @@ export class HostileHttp {
     })
   }
 
+  /**
+   * `send`, but a broker that sheds load (503 HERMOD_OVERLOADED) is given its Retry-After (at most 2 s)
+   * and asked again, up to `attempts` times: a case's own steps must not fail because an earlier case
+   * (the flood) left the broker shedding for a moment.
+   */
+  async sendPatiently (method: string, path: string, options: SendOptions = {}, attempts = 10): Promise<HostileResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.send(method, path, options)
+      if (res.status !== 503 || codeOf(res.body) !== 'HERMOD_OVERLOADED' || attempt >= attempts) return res
+      const seconds = Math.min(2, Math.max(0.1, Number(res.headers['retry-after']) || 1))
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+    }
+  }
+
   /** Records a problem of an answer got some other way (a raw socket). */
   check (what: string, status: number, body: string): void {
     const problem = answerProblem(status, body)
