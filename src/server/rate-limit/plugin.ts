@@ -2,7 +2,6 @@
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { isUuid } from '../../mailbox/uuid.js'
 import { closeConnection } from '../../redis/connection.js'
@@ -40,12 +39,11 @@ async function rateLimitsPlugin (app: FastifyInstance): Promise<void> {
   const { config, metrics } = app.broker
   const settings = config.broker.rateLimit
   const failures = new ThrottledLog(app.log as unknown as Logger, 'rate limit not counted (Redis failed): requests are let through')
-  let redis: Redis | undefined
   let storeFor: ((subject: RateLimitSubject) => RateLimitPluginOptions['store']) | undefined
   if (settings.enabled && config.broker.store === 'redis') {
     // Loaded only when used, as the Redis store is: the embedded default never touches ioredis.
     const { counterConnection, failOpenRedisStore } = await import('./redis-counter.js')
-    const connection = redis = await counterConnection(config.broker.redis, (err) => { failures.error('rate-limit connection', err) })
+    const connection = await counterConnection(config.broker.redis, (err) => { failures.error('rate-limit connection', err) })
     const countFailed = (err: Error): void => {
       metrics.rateLimitFailures.inc()
       failures.error('rate-limit count', err)
@@ -85,7 +83,10 @@ async function rateLimitsPlugin (app: FastifyInstance): Promise<void> {
       if (settings.enabled) await scope.register(rateLimit, optionsFor(subject))
     }
   })
-  if (redis !== undefined) app.log.info({ store: 'redis' }, 'rate limits on, counted in Redis')
+  if (settings.enabled) {
+    const { windowMs, perClientMax, perBoxMax, perAddressMax } = settings
+    app.log.info({ counted: storeFor === undefined ? 'memory' : 'redis', windowMs, perClientMax, perBoxMax, perAddressMax }, 'rate limits on')
+  }
 }
 
 /** Decorates the app with `rateLimits`; the route plugins call `protect` in their own scopes. */

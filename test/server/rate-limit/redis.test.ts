@@ -87,3 +87,17 @@ t.test('Redis down: requests are let through uncounted, with one throttled warni
   }
   t.ok(limited, 'the budget applies again once Redis is back')
 })
+
+t.test('a hung Redis (answers nothing): each count gives up after its budget and the request is served', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.destroy())
+  const config = limitedConfig({ perClientMax: 1 }, { broker: { store: 'redis', redis: { url: redis.url, prefix: freshPrefix(), options: {} } } })
+  const broker = await startBroker(t, config)
+  redis.pause()
+  t.teardown(() => { redis.resume() })
+  for (let i = 0; i < 3; i++) {
+    const res = await broker.app.inject({ url: '/hermod/rest/command/not-an-id', headers: { 'x-api-key': key } })
+    t.equal(res.statusCode, 404, 'served past the budget of 1: not counted, not held')
+  }
+  t.equal(await metricValue(broker.app, 'hermod_rate_limit_failures_total'), 3)
+})
