@@ -2,8 +2,16 @@
 import { writeFileSync } from 'node:fs'
 import { HOSTILE_CASE_NAMES, hostileTable, runHostile, type HostileOptions } from '../bench/hostile/suite.js'
 
+/** The case names, a few to a line, indented under the option. */
+const caseList = HOSTILE_CASE_NAMES.reduce<string[]>((lines, name) => {
+  const last = lines.length - 1
+  if (last >= 0 && lines[last]!.length + name.length < 80) lines[last] += `, ${name}`
+  else lines.push(name)
+  return lines
+}, []).map((line) => `                 ${line}`).join('\n')
+
 export const HOSTILE_HELP = `  --scenario hostile (with --url and --api-key): bounded hostile cases, a pass/fail table, exit 1 if one fails:
-                 ${HOSTILE_CASE_NAMES.join(', ')}
+${caseList}
     --other-api-key KEY  a client of another group (cross-group-ids; else skipped)
     --cut-within S       a dripping client must be cut within S seconds (default 100: Node checks the
                          broker's 30 s request timeout only every 30 s; a dripped body was seen cut after 60-90 s)

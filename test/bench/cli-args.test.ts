@@ -47,3 +47,17 @@ t.test('runBench answers 2 for a bad command line and 0 for --help, without star
   t.equal(help, 0)
   t.match(written.join(''), /--scenario is roundtrip, accept, autoanswer or hostile[\s\S]*Usage:/)
 })
+
+t.test('--scenario hostile: against --url only, its own options with bounded defaults', async (t) => {
+  const url = ['--url', 'https://127.0.0.1:20400/hermod/rest', '--api-key', 'k']
+  t.match(parseBenchArgs(['--scenario', 'hostile', ...url]).hostile, {
+    origin: 'https://127.0.0.1:20400', prefix: '/hermod/rest', apiKey: 'k', cutWithinMs: 100_000, herd: 1000, flood: 256, bodyLimit: 1_048_576
+  })
+  t.match(parseBenchArgs(['--scenario', 'hostile', ...url, '--other-api-key', 'o', '--rate-limit', '50', '--herd', '10', '--cases', 'bad-json, rate-limit']).hostile,
+    { otherApiKey: 'o', rateLimit: 50, herd: 10, cases: ['bad-json', 'rate-limit'] })
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile']), /give --url and --api-key/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', '--url', 'https://hermod.example.com/hermod/rest', '--api-key', 'k']), /loopback/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--cases', 'bad-json,slowloris']), /unknown slowloris/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--herd', '100000']), /at most 10000/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--flood', '0']), /--flood must be a positive integer/)
+})
