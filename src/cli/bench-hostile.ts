@@ -8,7 +8,7 @@ const caseList = HOSTILE_CASE_NAMES.reduce<string[]>((lines, name) => {
   if (last >= 0 && lines[last]!.length + name.length < 80) lines[last] += `, ${name}`
   else lines.push(name)
   return lines
-}, []).map((line) => `                 ${line}`).join('\n')
+}, []).map((line) => `                 ${line}`).join(',\n')
 
 export const HOSTILE_HELP = `  --scenario hostile (with --url and --api-key): bounded hostile cases, a pass/fail table, exit 1 if one fails:
 ${caseList}
