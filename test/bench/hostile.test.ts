@@ -54,7 +54,7 @@ t.test('every case passes against a broker with small limits', async (t) => {
     prefix: url.pathname,
     apiKey: PRIME,
     otherApiKey: OTHER,
-    cutWithinMs: 5000,
+    cutWithinMs: 10_000,
     herd: 200,
     flood: 100,
     rateLimit: 60,
