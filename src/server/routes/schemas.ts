@@ -81,7 +81,14 @@ export const sharedSchemas = [errorSchema, destinationSchema, acceptedSchema, co
   // The virtual device's answer formats (docs/device.md), documented next to the device API.
   provisionResultSchema, deviceAnswerSchema]
 
-/** `{ 4xx: HermodError }` response entries for the given statuses. */
+/** The 429 of a rate-limited route (broker.rate-limit): the error body, and Retry-After. */
+const rateLimitedResponse = {
+  $ref: 'HermodError#',
+  description: 'HERMOD_RATE_LIMITED: a rate limit is reached (broker.rate-limit; off by default)',
+  headers: { 'retry-after': { type: 'integer', description: 'Seconds until the window ends' } }
+}
+
+/** `{ 4xx: HermodError }` response entries for the given statuses (429 with its Retry-After). */
 export function errorResponses (...statuses: number[]): Record<string, unknown> {
-  return Object.fromEntries(statuses.map((s) => [s, { $ref: 'HermodError#' }]))
+  return Object.fromEntries(statuses.map((s) => [s, s === 429 ? rateLimitedResponse : { $ref: 'HermodError#' }]))
 }

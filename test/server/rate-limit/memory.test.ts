@@ -99,7 +99,9 @@ t.test('the API document lists 429 on the limited operations only', async (t) =>
   const doc = (await broker.app.inject({ url: '/hermod/v3/api-docs' })).json()
   for (const [path, method] of [['/hermod/rest/command/{type}', 'post'], ['/hermod/rest/command/{commandId}', 'get'], ['/hermod/rest/command/{commandId}', 'delete'],
     ['/hermod/rest/ms/{bid}', 'get'], ['/hermod/rest/ms/{bid}/{mid}', 'get'], ['/hermod/rest/ms/{bid}/{mid}', 'post']] as const) {
-    t.ok(doc.paths[path]?.[method]?.responses?.['429'] !== undefined, `${method} ${path} documents 429`)
+    const documented = doc.paths[path]?.[method]?.responses?.['429']
+    t.match(documented, { description: /HERMOD_RATE_LIMITED/, headers: { 'retry-after': { schema: { type: 'integer' } } } }, `${method} ${path} documents 429`)
+    t.equal(documented?.content?.['application/json']?.schema?.$ref, '#/components/schemas/HermodError', 'the error body')
   }
   t.equal(doc.paths['/hermod/actuator/health']?.get?.responses?.['429'], undefined)
 })
