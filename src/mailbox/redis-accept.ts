@@ -21,6 +21,8 @@ export interface AcceptorContext {
   /** Remembers where a new box id leads (the store's LRU). */
   remember: (bid: string, ref: BoxRef) => void
   notifyOutbox: () => void
+  /** Long-poll wake-ups (wake-channels.ts): the channel of a group; sharded: announced here after the script, with SPUBLISH. */
+  wake: { channelFor: (group: string) => string, sharded: () => boolean }
   logger?: Logger | undefined
 }
 
@@ -83,7 +85,8 @@ export class RedisAcceptor {
       keys.groupBase(group), commandKey, keys.deadlines(group),
       req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey)
     ]
-    const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel: keys.wakeChannel() }))
+    const channel = this.ctx.wake.channelFor(group)
+    const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel }))
     const [scriptResult, ...preResults] = await Promise.allSettled([script, ...pending])
     if (scriptResult.status === 'rejected') throw scriptResult.reason
     const reply = decodeAccept(scriptResult.value, group, commandId)
@@ -101,6 +104,7 @@ export class RedisAcceptor {
     const failed = preWrites.filter((p, i) => preResults[i]!.status === 'rejected' && (p.bid === '' || used.has(p.bid)))
     await this.repair(failed, commandId)
     if (preWrites.some((p) => p.bid === '')) this.ctx.registeredGroups.add(group)
+    if (this.ctx.wake.sharded()) this.announceSharded(channel, reply.command.destinations)
     for (const d of reply.command.destinations) {
       this.ctx.remember(d.bid, d.to === '@tmp' ? { group, kind: 'tmp', commandId } : { group, kind: 'named', name: d.to })
     }
@@ -140,6 +144,17 @@ export class RedisAcceptor {
         this.ctx.logger?.error({ commandId, err: { message: (lastError as Error).message } }, 'command stored but its box index could not be written')
         throw lastError
       }
+    }
+  }
+
+  /**
+   * The script PUBLISHes each named box's id on `channel` (classic pub/sub, which SSUBSCRIBE does not see), so in
+   * sharded mode the wake-ups go out here, on the same connection right after it. Not awaited: a lost wake-up only
+   * lets a long poll run to its deadline.
+   */
+  private announceSharded (channel: string, destinations: ReadonlyArray<{ to: string, bid: string }>): void {
+    for (const d of destinations) {
+      if (d.to !== '@tmp') this.ctx.redis.spublish(channel, d.bid).catch(() => {})
     }
   }
 
