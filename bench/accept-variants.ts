@@ -28,6 +28,8 @@ interface Variant {
 const RETURN_META: Edit = { from: 'return {1, metaJson(m)}', to: 'return {1}' }
 const BINARY_IDS: Edit = { from: 'destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}', to: 'destinations[i + 1] = {to, bid, mid, token}' }
 
+const CALL_ONLY: Edit = { from: 'local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]', to: 'do return {1} end' }
+
 const VARIANTS: Variant[] = [
   { name: 'as shipped', change: 'accept-4.lua today, the box index SET sent beside it', edits: [], index: 'apart' },
   { name: 'script alone', change: 'accept-4.lua today, no box index SET (what the script costs by itself)', edits: [], index: 'none' },
@@ -35,6 +37,7 @@ const VARIANTS: Variant[] = [
   { name: 'no meta reply', change: 'created: `return {1}`; the caller builds the record from what it sent', edits: [RETURN_META], index: 'none' },
   { name: 'binary ids', change: 'ids sent as 16 raw bytes: no uuidBin in Lua', edits: [BINARY_IDS], binaryIds: true, index: 'none' },
   { name: 'both', change: 'no meta reply and binary ids', edits: [RETURN_META, BINARY_IDS], binaryIds: true, index: 'none' },
+  { name: 'call only', change: 'the script returns at its first line: EVALSHA with the same 24 arguments, nothing run', edits: [CALL_ONLY], index: 'none' },
   { name: 'both, pipelined index', change: 'no meta reply, binary ids, index SET pipelined', edits: [RETURN_META, BINARY_IDS], binaryIds: true, index: 'pipelined' }
 ]
 
