@@ -9,49 +9,35 @@ import { randomUuid } from '../src/mailbox/uuid.js'
 import type { AcceptRequest } from '../src/mailbox/types.js'
 import { processCpuSeconds } from '../src/bench/process-stats.js'
 import { startPrivateRedis, type PrivateRedis } from '../src/bench/redis-server.js'
+import { applyEdits, BINARY_IDS, LEAN_REPLY, type ScriptEdit } from './accept-script-edits.js'
 import { parseCommandStats } from './redis-cost.js'
-
-/** One edit of the script text: the exact text replaced, and by what. */
-interface Edit { from: string, to: string }
 
 interface Variant {
   name: string
   /** What the variant changes, in words (the proposal). */
   change: string
-  edits: Edit[]
+  edits: ScriptEdit[]
   /** The ids go as 16 raw bytes (Buffers) instead of UUID text. */
   binaryIds?: boolean
   /** How the box index SET travels: apart (as shipped), in one pipeline with the script, or not at all (the script alone). */
   index: 'apart' | 'pipelined' | 'none'
 }
 
-const RETURN_META: Edit = { from: 'return {1, metaJson(m)}', to: 'return {1}' }
-const BINARY_IDS: Edit = { from: 'destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}', to: 'destinations[i + 1] = {to, bid, mid, token}' }
-
-const CALL_ONLY: Edit = { from: 'local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]', to: 'do return {1} end' }
+const CALL_ONLY: ScriptEdit = { from: 'local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]', to: 'do return {1} end' }
 
 const VARIANTS: Variant[] = [
   { name: 'as shipped', change: 'accept-4.lua today, the box index SET sent beside it', edits: [], index: 'apart' },
   { name: 'script alone', change: 'accept-4.lua today, no box index SET (what the script costs by itself)', edits: [], index: 'none' },
   { name: 'pipelined index', change: 'the index SET and the script in one ioredis pipeline (one write)', edits: [], index: 'pipelined' },
-  { name: 'no meta reply', change: 'created: `return {1}`; the caller builds the record from what it sent', edits: [RETURN_META], index: 'none' },
-  { name: 'binary ids', change: 'ids sent as 16 raw bytes: no uuidBin in Lua', edits: [BINARY_IDS], binaryIds: true, index: 'none' },
-  { name: 'both', change: 'no meta reply and binary ids', edits: [RETURN_META, BINARY_IDS], binaryIds: true, index: 'none' },
+  { name: 'lean reply', change: 'created: `{3, bid, token, ...}` (LEAN_REPLY), not the meta as JSON', edits: LEAN_REPLY, index: 'none' },
+  { name: 'binary ids', change: 'ids sent as 16 raw bytes: no uuidBin in Lua', edits: BINARY_IDS, binaryIds: true, index: 'none' },
+  { name: 'both', change: 'lean reply and binary ids', edits: [...LEAN_REPLY, ...BINARY_IDS], binaryIds: true, index: 'none' },
   { name: 'call only', change: 'the script returns at its first line: EVALSHA with the same 24 arguments, nothing run', edits: [CALL_ONLY], index: 'none' },
-  { name: 'both, pipelined index', change: 'no meta reply, binary ids, index SET pipelined', edits: [RETURN_META, BINARY_IDS], binaryIds: true, index: 'pipelined' }
+  { name: 'lean reply, with the index SET', change: 'lean reply, the index SET beside it (what an accept would cost)', edits: LEAN_REPLY, index: 'apart' },
+  { name: 'both, pipelined index', change: 'lean reply, binary ids, index SET pipelined', edits: [...LEAN_REPLY, ...BINARY_IDS], binaryIds: true, index: 'pipelined' }
 ]
 
 const PAYLOAD = JSON.stringify({ signCommand: { params: { tbs: 'x'.repeat(420), mode: 'S', signatureType: 'JWS' } } })
-
-/** The script text with `edits` applied; throws when an edit no longer matches (the script changed). */
-function edited (text: string, edits: Edit[]): string {
-  let out = text
-  for (const edit of edits) {
-    if (!out.includes(edit.from)) throw new Error(`accept-4.lua no longer contains: ${edit.from}`)
-    out = out.replace(edit.from, edit.to)
-  }
-  return out
-}
 
 const uuidBytes = (uuid: string): Buffer => Buffer.from(uuid.replace(/-/g, ''), 'hex')
 
@@ -62,7 +48,7 @@ async function run (redis: PrivateRedis, variant: Variant, count: number, text: 
   const admin = new Redis(redis.url)
   try {
     const keys = new RedisKeys(`var${VARIANTS.indexOf(variant)}`)
-    const sha = await client.script('LOAD', edited(text, variant.edits)) as string
+    const sha = await client.script('LOAD', applyEdits(text, variant.edits)) as string
     const group = 'bench'
     const one = async (i: number): Promise<void> => {
       const req: AcceptRequest = { type: 'sign', group, clientId: 'bench', timeoutSeconds: 300, lifespanSeconds: 300, to: ['@tmp'], payload: PAYLOAD }

@@ -89,7 +89,7 @@ export class RedisAcceptor {
     const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel }))
     const [scriptResult, ...preResults] = await Promise.allSettled([script, ...pending])
     if (scriptResult.status === 'rejected') throw scriptResult.reason
-    const reply = decodeAccept(scriptResult.value, group, commandId)
+    const reply = decodeAccept(scriptResult.value, group, commandId, { req, now, destinations: sent })
     const used = new Set(reply.kind === 'created' ? reply.command.destinations.map((d) => d.bid) : [])
     const indexed = new Set(preWrites.map((p) => p.bid))
     const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => !used.has(bid) && indexed.has(bid))
