@@ -224,6 +224,12 @@ export async function measureRedisCost (redis: PrivateRedis, options: { count: n
     operations.push(await measure(admin, redis.pid, 'idle sweep + relay poll', 'one claimDue and one readOutbox with nothing due, 1 group', n, async () => {
       for (let i = 0; i < n; i++) { await store.claimDue(T0, 500); await store.readOutbox(500) }
     }))
+    // 100 groups, each with a command pending (not due): the idle work grows with the groups.
+    await inParallel(Array.from({ length: 100 }, (_, i) => async () => { await store.accept(request({ group: `idle${i}` }), T0) }))
+    const ticks = Math.max(1, Math.floor(n / 20))
+    operations.push(await measure(admin, redis.pid, 'idle sweep + relay poll, 100 groups', 'one claimDue and one readOutbox with nothing due, 101 groups', ticks, async () => {
+      for (let i = 0; i < ticks; i++) { await store.claimDue(T0, 500); await store.readOutbox(500) }
+    }))
   } finally {
     await store.close()
   }
