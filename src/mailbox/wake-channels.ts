@@ -15,6 +15,9 @@ export function wakeSignalModeFor (client: unknown): WakeSignalMode {
   return client instanceof Cluster ? 'sharded' : 'broadcast'
 }
 
+/** Longest a long poll waits for its group's subscription before it lists anyway (Redis away or hung), ms. */
+const SUBSCRIBE_WAIT_MS = 1_000
+
 /** What the channels need of the subscriber connection: classic and sharded subscriptions (ioredis Redis and Cluster both have them). */
 interface Subscriber {
   subscribe: (...channels: string[]) => Promise<unknown>
@@ -56,8 +59,9 @@ export class WakeChannels {
   }
 
   /**
-   * Makes sure wake-ups of `group` reach this instance; resolves once they do (a subscription that
-   * fails is reported to onError and resolves too: the long poll then ends at its deadline).
+   * Makes sure wake-ups of `group` reach this instance; resolves once they do, or after at most a second
+   * (the subscriber queues the SSUBSCRIBE while Redis is away and sends it on reconnect; the listing then
+   * answers for itself). A subscription that fails is reported to onError: the long poll ends at its deadline.
    * @returns the release: call it once when the long poll ends
    */
   async watchGroup (group: string): Promise<() => void> {
@@ -70,7 +74,9 @@ export class WakeChannels {
     }
     entry.watchers++
     const watched = entry
-    await watched.subscribed
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([watched.subscribed, new Promise<void>((resolve) => { timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS) })])
+    clearTimeout(timer)
     let released = false
     return () => {
       if (released) return

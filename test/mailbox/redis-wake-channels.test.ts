@@ -76,6 +76,30 @@ t.test('sharded mode on one Redis: a long poll on the peer instance subscribes i
   t.equal(await shardSubscribers(admin, channel), 0)
 })
 
+t.test('sharded mode: a long poll on a hung Redis does not wait for its subscription forever, and is woken once Redis is back', async (t) => {
+  const redis = await startRedis()
+  t.teardown(async () => { redis.resume(); await redis.destroy() })
+  const prefix = freshPrefix()
+  const store = await storeFor(t, redis.url, prefix, { signals: 'sharded' })
+  const box = (await store.accept(request({ to: ['desk'] }), T0)).command.destinations[0]!
+  const heard: string[] = []
+  store.onBoxActivity((bid) => heard.push(bid))
+  const waiters = new BoxWaiters(store)
+  t.teardown(() => waiters.close())
+  redis.pause()
+  const watch = waiters.watch(box.bid) // the box id is cached: no Redis call before the SSUBSCRIBE
+  await watch.ready()
+  t.pass('ready resolved while Redis answered nothing')
+  redis.resume()
+  const admin = adminClient(t, redis.url)
+  t.ok(await eventually(async () => await shardSubscribers(admin, store.keys.groupWakeChannel('acme')) === 1), 'subscribed once Redis answered')
+  const woken = watch.next(60_000)
+  await store.accept(request({ to: ['desk'] }), T0 + 1)
+  await woken
+  watch.close()
+  t.same(heard, [box.bid])
+})
+
 t.test('broadcast mode (the default on one Redis) keeps the one channel', async (t) => {
   const redis = await startRedis()
   t.teardown(async () => { await redis.destroy() })
