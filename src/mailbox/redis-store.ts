@@ -49,8 +49,8 @@ export interface RedisMailboxStoreOptions {
   idBlockSize?: number
   /** Time budget of one Redis call on the API connection, ms (config path only). Default 2000. */
   commandTimeoutMs?: number
-  /** Where the Lua scripts are read from (default: scriptsDirectory(); tests and benchmarks of script changes). */
-  scriptsDir?: string
+  /** Where the Lua scripts are read from (default: scriptsDirectory(); tests of proposed script edits pass an edited copy). */
+  scriptsDirectory?: string
   /** Long-poll wake-ups: one broadcast channel, or sharded channels per group (wake-channels.ts). Default: sharded on a Cluster. */
   signals?: WakeSignalMode
 }
@@ -109,7 +109,7 @@ export class RedisMailboxStore implements MailboxStore {
     this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
-    this.scripts = new MailboxScripts(this.redis, options.scriptsDir)
+    this.scripts = new MailboxScripts(this.redis, options.scriptsDirectory)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
       keys: this.keys,

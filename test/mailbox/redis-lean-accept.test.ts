@@ -17,15 +17,15 @@ t.teardown(() => { rmSync(leanDir, { recursive: true, force: true }) })
 t.test('the store contract with the lean accept reply', async (t) => {
   storeContract(t, async () => {
     const prefix = freshPrefix()
-    const store = await openStore(redis.url, prefix, { scriptsDir: leanDir })
-    const peer = await openStore(redis.url, prefix, { scriptsDir: leanDir })
+    const store = await openStore(redis.url, prefix, { scriptsDirectory: leanDir })
+    const peer = await openStore(redis.url, prefix, { scriptsDirectory: leanDir })
     return { store, peer, close: async () => { await Promise.all([store.close(), peer.close()]) } }
   })
 })
 
 t.test('the lean reply gives the record the shipped script gives, and the record read back', async (t) => {
   const admin = adminClient(t, redis.url)
-  const lean = await storeFor(t, redis.url, freshPrefix(), { scriptsDir: leanDir })
+  const lean = await storeFor(t, redis.url, freshPrefix(), { scriptsDirectory: leanDir })
   const shipped = await storeFor(t, redis.url, freshPrefix())
   const req = request({ to: ['@tmp', 'desk', '@tmp'], externalId: 'order-17' })
   const a = (await lean.accept(req, T0)).command

@@ -107,9 +107,11 @@ t.test('broadcast mode (the default on one Redis) keeps the one channel', async 
   const store = await storeFor(t, redis.url, prefix)
   const peer = await storeFor(t, redis.url, prefix)
   t.equal(peer.signalMode, 'broadcast')
-  const box = (await store.accept(request({ to: ['desk'] }), T0)).command.destinations[0]!
   const heard: string[] = []
   peer.onBoxActivity((bid) => heard.push(bid))
+  const box = (await store.accept(request({ to: ['desk'] }), T0)).command.destinations[0]!
+  t.ok(await eventually(() => heard.length === 1), 'the first accept\'s wake-up (nobody waiting yet)')
+  heard.length = 0
   const waiters = new BoxWaiters(peer)
   t.teardown(() => waiters.close())
   const watch = waiters.watch(box.bid)
