@@ -47,10 +47,10 @@ export interface RedisMailboxStoreOptions {
   boxCacheSize?: number
   /** Command ids taken from the global sequence at once (1: one INCR per accept). Default 50. */
   idBlockSize?: number
+  /** Where the Lua scripts are read from (default: scriptsDirectory(); the key guard test passes an instrumented copy). */
+  scriptsDirectory?: string
   /** Time budget of one Redis call on the API connection, ms (config path only). Default 2000. */
   commandTimeoutMs?: number
-  /** Where the Lua scripts are read from (default: scriptsDirectory(); tests of proposed script edits pass an edited copy). */
-  scriptsDirectory?: string
   /** Long-poll wake-ups: one broadcast channel, or sharded channels per group (wake-channels.ts). Default: sharded on a Cluster. */
   signals?: WakeSignalMode
 }
