@@ -112,6 +112,7 @@ function buildBrokerSettings (
       deadLetterMax: callbacks['dead-letter-max'],
       lockDurationMs: callbacks['lock-duration-ms'],
       stalledIntervalMs: callbacks['stalled-interval-ms'],
+      queueShards: callbacks['queue-shards'],
       queueMaxEvents: callbacks['queue-max-events'],
       queueMaxBytes: callbacks['queue-max-bytes']
     }),

@@ -132,7 +132,7 @@ broker:
   sweep-interval-ms: 100
   purge-grace-ms: 300000
   max-long-poll-seconds: 30
-  callbacks: { timeout-ms: 5000, attempts: 5, backoff-base-ms: 100, backoff-max-ms: 1000, retry-after-max-ms: 2000, concurrency: 10, per-client-concurrency: 2, trust-store: /etc/ca.pem, trust-store-password: pw, insecure-skip-verify: true, dead-letter-max: 5, lock-duration-ms: 20000, stalled-interval-ms: 2000 }
+  callbacks: { timeout-ms: 5000, attempts: 5, backoff-base-ms: 100, backoff-max-ms: 1000, retry-after-max-ms: 2000, concurrency: 10, per-client-concurrency: 2, trust-store: /etc/ca.pem, trust-store-password: pw, insecure-skip-verify: true, dead-letter-max: 5, lock-duration-ms: 20000, stalled-interval-ms: 2000, queue-shards: 8 }
   generate-client-open: true
   admin: { username: ops, password: pw }
   dev-sink: true
@@ -150,7 +150,7 @@ broker:
     sweepIntervalMs: 100,
     purgeGraceMs: 300000,
     maxLongPollSeconds: 30,
-    callbacks: { timeoutMs: 5000, attempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, retryAfterMaxMs: 2000, concurrency: 10, perClientConcurrency: 2, trustStore: '/etc/ca.pem', trustStorePassword: 'pw', insecureSkipVerify: true, deadLetterMax: 5, lockDurationMs: 20000, stalledIntervalMs: 2000 },
+    callbacks: { timeoutMs: 5000, attempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, retryAfterMaxMs: 2000, concurrency: 10, perClientConcurrency: 2, trustStore: '/etc/ca.pem', trustStorePassword: 'pw', insecureSkipVerify: true, deadLetterMax: 5, lockDurationMs: 20000, stalledIntervalMs: 2000, queueShards: 8 },
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
