@@ -1,0 +1,106 @@
+// The console feed on Redis: a capped stream under the key prefix, read by one blocking loop per instance.
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { RedisConfig } from '../config/types.js'
+import { apiConnectionOptions } from '../mailbox/redis-connection.js'
+import { toStoreError } from '../mailbox/redis-replies.js'
+import { checkedKeyPrefix } from '../redis/key-prefix.js'
+import { closeConnection } from '../redis/connection.js'
+import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed, type NewConsoleEvent } from './feed.js'
+
+/** How long one XREAD blocks, ms (the loop notices a close within this). */
+const BLOCK_MS = 5000
+
+/**
+ * XADD with MAXLEN ~ FEED_SIZE on `{prefix}:{dev}:console`: every instance appends what it did, and every
+ * instance's console reads the same stream (XRANGE to resume, XREAD BLOCK for what follows), so a command
+ * posted to one instance shows on the console of any. Append failures are logged and dropped.
+ */
+export class RedisConsoleFeed implements ConsoleFeed {
+  private readonly redis: Redis
+  private reader: Redis | undefined
+  private readonly key: string
+  private readonly listeners = new Set<(event: ConsoleEvent) => void>()
+  private closed = false
+  private loop: Promise<void> | undefined
+
+  constructor (config: RedisConfig, private readonly logger?: Logger) {
+    this.key = `${checkedKeyPrefix(config.prefix)}:{dev}:console`
+    this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
+    this.redis.on('error', () => {})
+  }
+
+  async append (event: NewConsoleEvent): Promise<void> {
+    try {
+      await this.redis.xadd(this.key, 'MAXLEN', '~', String(FEED_SIZE), '*', 'e', JSON.stringify(event))
+    } catch (err) {
+      this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed append failed')
+    }
+  }
+
+  async since (id: string | undefined, limit: number): Promise<{ events: ConsoleEvent[], gap: boolean }> {
+    try {
+      const entries = id === undefined
+        ? (await this.redis.xrevrange(this.key, '+', '-', 'COUNT', limit)).reverse()
+        : await this.redis.xrange(this.key, `(${id}`, '+', 'COUNT', limit + 1)
+      const events = entries.slice(0, limit).map(([entryId, fields]) => parse(entryId, fields)).filter((e) => e !== undefined)
+      let gap = entries.length > limit
+      if (id !== undefined && !gap) {
+        const [oldest] = await this.redis.xrange(this.key, '-', '+', 'COUNT', 1)
+        gap = oldest !== undefined && compareFeedIds(id, oldest[0]) < 0
+      }
+      return { events, gap }
+    } catch (err) {
+      throw toStoreError(err)
+    }
+  }
+
+  subscribe (listener: (event: ConsoleEvent) => void): () => void {
+    this.listeners.add(listener)
+    this.loop ??= this.read()
+    return () => { this.listeners.delete(listener) }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    this.listeners.clear()
+    this.reader?.disconnect()
+    await this.loop?.catch(() => {})
+    await closeConnection(this.redis)
+  }
+
+  /** One XREAD BLOCK loop per instance, fanning out to the SSE streams; it starts at the newest entry. */
+  private async read (): Promise<void> {
+    const reader = this.redis.duplicate({ ...apiConnectionOptions(BLOCK_MS + 5000), maxRetriesPerRequest: null })
+    reader.on('error', () => {})
+    this.reader = reader
+    let last = '$'
+    while (!this.closed) {
+      try {
+        const reply = await reader.xread('COUNT', 500, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, last)
+        for (const [, entries] of reply ?? []) {
+          for (const [entryId, fields] of entries) {
+            last = entryId
+            const event = parse(entryId, fields)
+            if (event === undefined) continue
+            for (const listener of this.listeners) {
+              try { listener(event) } catch {}
+            }
+          }
+        }
+      } catch (err) {
+        if (this.closed) break
+        this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed read failed; retrying')
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+    }
+  }
+}
+
+function parse (id: string, fields: string[]): ConsoleEvent | undefined {
+  try {
+    return { id, ...(JSON.parse(fields[1] ?? '') as NewConsoleEvent) }
+  } catch {
+    return undefined
+  }
+}
