@@ -1,4 +1,5 @@
 // Lint: neostandard (the style of Fastify and Platformatic, which this code follows), for TypeScript, with a line limit.
+import globals from 'globals'
 import neostandard from 'neostandard'
 
 export default [
@@ -10,5 +11,7 @@ export default [
       'no-template-curly-in-string': 'off',
       '@stylistic/max-len': ['error', { code: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }]
     }
-  }
+  },
+  // The console page runs in the browser (plain ES modules, no build).
+  { files: ['src/console/web/**/*.js'], languageOptions: { globals: globals.browser } }
 ]
