@@ -1,5 +1,4 @@
 // Lint: neostandard (the style of Fastify and Platformatic, which this code follows), for TypeScript, with a line limit.
-import globals from 'globals'
 import neostandard from 'neostandard'
 
 export default [
@@ -13,5 +12,5 @@ export default [
     }
   },
   // The console page runs in the browser (plain ES modules, no build).
-  { files: ['src/console/web/**/*.js'], languageOptions: { globals: globals.browser } }
+  { files: ['src/console/web/**/*.js'], languageOptions: { globals: { location: 'readonly', EventSource: 'readonly' } } }
 ]
