@@ -28,6 +28,8 @@ export class RedisConsoleFeed implements ConsoleFeed {
     this.key = `${checkedKeyPrefix(config.prefix)}:{dev}:console`
     this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
     this.redis.on('error', () => {})
+    // Read from the start: what is appended before the first console connects is in the stream for it anyway.
+    this.loop = this.read()
   }
 
   async append (event: NewConsoleEvent): Promise<void> {
@@ -57,7 +59,6 @@ export class RedisConsoleFeed implements ConsoleFeed {
 
   subscribe (listener: (event: ConsoleEvent) => void): () => void {
     this.listeners.add(listener)
-    this.loop ??= this.read()
     return () => { this.listeners.delete(listener) }
   }
 
@@ -71,10 +72,22 @@ export class RedisConsoleFeed implements ConsoleFeed {
 
   /** One XREAD BLOCK loop per instance, fanning out to the SSE streams; it starts at the newest entry. */
   private async read (): Promise<void> {
-    const reader = this.redis.duplicate({ ...apiConnectionOptions(BLOCK_MS + 5000), maxRetriesPerRequest: null })
+    // Its commands wait for the connection (offline queue) instead of failing while it connects.
+    const reader = this.redis.duplicate({ commandTimeout: BLOCK_MS + 5000, enableOfflineQueue: true, maxRetriesPerRequest: null })
     reader.on('error', () => {})
     this.reader = reader
+    // From the newest entry now, by id (not `$`): a read that fails and is retried misses nothing appended meanwhile.
     let last = '$'
+    while (!this.closed && last === '$') {
+      try {
+        const [newest] = await reader.xrevrange(this.key, '+', '-', 'COUNT', 1)
+        last = newest?.[0] ?? '0-0'
+      } catch (err) {
+        if (this.closed) return
+        this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed read failed; retrying')
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+    }
     while (!this.closed) {
       try {
         const reply = await reader.xread('COUNT', 500, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, last)

@@ -39,7 +39,7 @@ if (browser !== undefined) {
     tt.equal(await detail.getByTestId('text-uri-0').textContent(), uri)
     tt.equal(await detail.getByTestId('text-location-0').textContent(), listed.destinations[0].location)
     const qr = detail.getByTestId('qr-uri-0')
-    await qr.evaluate(async (img: HTMLImageElement) => { if (!img.complete) await new Promise((resolve) => img.addEventListener('load', resolve)) })
+    await qr.evaluate(async (img: any) => { if (!img.complete) await new Promise((resolve) => img.addEventListener('load', resolve)) })
     tt.equal(await decodeQr(qr), uri, 'the QR code carries the plugout uri')
 
     await detail.getByTestId('approve').click()
