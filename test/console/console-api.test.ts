@@ -145,3 +145,20 @@ t.test('the signature check and the personal:// link', async (t) => {
   const link = personalLink('https://broker.example/hermod/rest/ms', 'c0ffee00-0000-4000-8000-000000000001', 'tok123')
   t.same(parseDeviceLink(link), { kind: 'box', boxUrl: 'https://broker.example/hermod/rest/ms/c0ffee00-0000-4000-8000-000000000001', token: 'tok123' })
 })
+
+t.test('the OpenAPI document lists the console\'s dev routes, and not the page\'s files', async (t) => {
+  const dev = await startDevBroker(t)
+  const doc = (await dev.call('GET', '/hermod/v3/api-docs')).json
+  const routes = [
+    ['get', '/hermod/dev/api/events'], ['get', '/hermod/dev/api/console'], ['get', '/hermod/dev/api/commands/{commandId}/timeline'],
+    ['get', '/hermod/dev/api/commands/{commandId}/content'], ['post', '/hermod/dev/api/commands/{commandId}/cancel'], ['get', '/hermod/dev/api/qr'],
+    ['post', '/hermod/dev/api/device/answer'], ['post', '/hermod/dev/api/callbacks/verify'], ['post', '/hermod/dev/api/callbacks/resend'],
+    ['get', '/hermod/dev/api/dead-letters'], ['post', '/hermod/dev/api/dead-letters/{id}/replay'], ['get', '/hermod/dev/api/waiters'],
+    ['get', '/hermod/dev/api/clients'], ['get', '/hermod/dev/api/clients/generate/{clientId}']
+  ]
+  for (const [method, path] of routes) {
+    t.ok(doc.paths[path!]?.[method!]?.summary, `${method} ${path}`)
+    t.same(doc.paths[path!][method!].tags, ['development'])
+  }
+  t.notOk(Object.keys(doc.paths).some((p) => p.startsWith('/hermod/console')), 'the page is not an API')
+})

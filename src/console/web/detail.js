@@ -70,7 +70,7 @@ function renderHead () {
   const row = (/** @type {string} */ label, /** @type {string} */ value, /** @type {string} */ testid) => [h('dt', {}, label), h('dd', { testid }, value)]
   const left = (/** @type {string} */ at) => { const ms = Date.parse(at) - brokerNow(); return ms > 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago` }
   parts.head.replaceChildren(h('dl', { class: 'head' },
-    ...row('State', c.state, 'detail-state'),
+    h('dt', {}, 'State'), h('dd', { class: `state state-${c.state.toLowerCase()}` }, h('span', { class: 'badge', testid: 'detail-state' }, c.state)),
     ...row('Type', c.commandType, 'detail-type'),
     ...row('Client', c.clientId, 'detail-client'),
     ...row('Group', c.group, 'detail-group'),
@@ -115,6 +115,7 @@ async function prepare (status) {
     editing = true
     const editor = /** @type {HTMLTextAreaElement} */ (h('textarea', { testid: 'answer-editor', rows: 12, spellcheck: 'false', 'aria-label': 'The answer to send' }))
     editor.value = pretty(answer)
+    editor.setSelectionRange(0, 0)
     parts.actions.replaceChildren(
       h('p', {}, `The virtual device's ${status === 'OK' ? 'approval' : 'refusal'}; edit it, then send it to the device API (POST …/ms/${d.bid}/${d.mid}).`),
       editor,
@@ -124,6 +125,7 @@ async function prepare (status) {
       h('p', { testid: 'action-result', role: 'status' })
     )
     editor.focus()
+    editor.scrollTop = 0
   } catch (err) {
     showResult(`${/** @type {Error} */ (err).message}`)
   }
