@@ -56,6 +56,7 @@ export function renderItem (item, role, index) {
 export function renderItems (payload) {
   const command = commandObject(payload)
   const params = typeof command.params === 'object' && command.params !== null ? command.params : command
+  /** @type {HTMLElement[]} */
   const items = []
   for (const role of ['description', 'tbs']) {
     const value = params[role]
