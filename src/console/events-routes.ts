@@ -133,6 +133,14 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
     for (const e of events) if (e.commandId === commandId && e.mid !== undefined) mids.add(e.mid)
     const ours = (e: ConsoleEvent): boolean =>
       e.commandId === commandId || (e.commandId === undefined && e.mid !== undefined && mids.has(e.mid))
-    return { events: events.filter(ours) }
+    const found = events.filter(ours)
+    // The sweeper times commands out in batches (its feed event has a count, no ids): the command's own record says when.
+    if (command?.state === 'TIMEOUT' && !found.some((e) => e.kind === 'timeout')) {
+      const at = new Date(command.finishedAt ?? command.timeoutAt).toISOString()
+      const timedOut: ConsoleEvent = { id: '', at, kind: 'timeout', commandId, state: 'TIMEOUT' }
+      const index = found.findIndex((e) => e.at > at)
+      found.splice(index < 0 ? found.length : index, 0, timedOut)
+    }
+    return { events: found }
   })
 }

@@ -50,6 +50,7 @@ if (browser !== undefined) {
     tt.ok(answer.response.signatures ?? answer.response.signature, 'the virtual device signed')
     await detail.getByTestId('send-answer').click()
     await detail.getByTestId('detail-state').filter({ hasText: 'COMPLETED' }).waitFor()
+    await detail.getByTestId('action-result').filter({ hasText: 'answered: COMPLETED' }).waitFor()
     await detail.getByTestId('timeline-read').waitFor()
     await detail.getByTestId('timeline-answered').waitFor()
     await detail.getByTestId('timeline-callback').first().waitFor()
@@ -101,6 +102,11 @@ if (browser !== undefined) {
     await page.getByTestId(`state-${accepted.commandId}`).filter({ hasText: 'IN_PROGRESS' }).waitFor()
     tt.equal((await dev.call('POST', '/hermod/dev/api/clock/advance', { ms: 61_000 })).status, 200)
     await page.getByTestId(`state-${accepted.commandId}`).filter({ hasText: 'TIMEOUT' }).waitFor()
+    await page.getByTestId(`open-${accepted.commandId}`).click()
+    await page.getByTestId('detail').getByTestId('timeline-timeout').waitFor()
+    await page.getByTestId('detail').getByTestId('timeline-callback').first().waitFor()
+    tt.equal(await page.getByTestId('detail').getByTestId('approve').count(), 0, 'no device actions on a decided command')
+    await page.keyboard.press('Escape')
   })
 
   await t.test('a dead letter is listed and replayed from the page', async (tt) => {

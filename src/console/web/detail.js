@@ -15,6 +15,8 @@ let current
 let command
 let editing = false
 let devicePath = ''
+/** What the last action answered: kept across the re-renders the event feed causes. */
+let lastResult = ''
 const parts = { head: h('div'), actions: h('div', { class: 'actions' }), links: h('div'), payload: h('div'), timeline: h('div') }
 
 dialog.querySelector('[data-testid="detail-close"]')?.addEventListener('click', () => dialog.close())
@@ -30,6 +32,7 @@ export const detailOpen = () => current !== undefined
 export async function openDetail (commandId) {
   current = commandId
   editing = false
+  lastResult = ''
   command = undefined
   devicePath = (await dev('/console')).devicePath
   title.textContent = `Command ${commandId}`
@@ -84,7 +87,7 @@ function renderHead () {
 }
 
 function renderActions () {
-  const result = h('p', { testid: 'action-result', role: 'status' })
+  const result = h('p', { testid: 'action-result', role: 'status' }, lastResult)
   if (command.state !== 'IN_PROGRESS') {
     parts.actions.replaceChildren(result)
     return
@@ -99,6 +102,7 @@ function renderActions () {
 
 /** @param {string} text */
 function showResult (text) {
+  lastResult = text
   const result = parts.actions.querySelector('[data-testid="action-result"]')
   if (result !== null) result.textContent = text
 }
