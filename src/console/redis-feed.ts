@@ -6,6 +6,7 @@ import { apiConnectionOptions } from '../mailbox/redis-connection.js'
 import { toStoreError } from '../mailbox/redis-replies.js'
 import { checkedKeyPrefix } from '../redis/key-prefix.js'
 import { closeConnection } from '../redis/connection.js'
+import { ThrottledLog } from '../redis/throttled-log.js'
 import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed, type NewConsoleEvent } from './feed.js'
 
 /** How long one XREAD blocks, ms (the loop notices a close within this). */
@@ -23,9 +24,11 @@ export class RedisConsoleFeed implements ConsoleFeed {
   private readonly listeners = new Set<(event: ConsoleEvent) => void>()
   private closed = false
   private loop: Promise<void> | undefined
+  private readonly problems: ThrottledLog
 
-  constructor (config: RedisConfig, private readonly logger?: Logger) {
+  constructor (config: RedisConfig, logger?: Logger) {
     this.key = `${checkedKeyPrefix(config.prefix)}:{dev}:console`
+    this.problems = new ThrottledLog(logger, 'console feed: Redis problem (the console misses events meanwhile)')
     this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
     this.redis.on('error', () => {})
     // Read from the start: what is appended before the first console connects is in the stream for it anyway.
@@ -36,7 +39,7 @@ export class RedisConsoleFeed implements ConsoleFeed {
     try {
       await this.redis.xadd(this.key, 'MAXLEN', '~', String(FEED_SIZE), '*', 'e', JSON.stringify(event))
     } catch (err) {
-      this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed append failed')
+      this.problems.error('append', err as Error)
     }
   }
 
@@ -65,8 +68,11 @@ export class RedisConsoleFeed implements ConsoleFeed {
   async close (): Promise<void> {
     this.closed = true
     this.listeners.clear()
-    this.reader?.disconnect()
-    await this.loop?.catch(() => {})
+    // The blocked or queued read fails with the connection; a read stuck in a reconnect is not waited for.
+    this.reader?.disconnect(false)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.loop?.catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 200) })])
+    clearTimeout(timer)
     await closeConnection(this.redis)
   }
 
@@ -84,8 +90,8 @@ export class RedisConsoleFeed implements ConsoleFeed {
         last = newest?.[0] ?? '0-0'
       } catch (err) {
         if (this.closed) return
-        this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed read failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, 1000))
+        this.problems.error('read', err as Error)
+        await pause(1000)
       }
     }
     while (!this.closed) {
@@ -103,11 +109,16 @@ export class RedisConsoleFeed implements ConsoleFeed {
         }
       } catch (err) {
         if (this.closed) break
-        this.logger?.warn({ err: { message: (err as Error).message } }, 'console feed read failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, 1000))
+        this.problems.error('read', err as Error)
+        await pause(1000)
       }
     }
   }
+}
+
+/** A retry's wait that never holds the process open. */
+async function pause (ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
 
 function parse (id: string, fields: string[]): ConsoleEvent | undefined {
