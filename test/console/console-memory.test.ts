@@ -109,6 +109,19 @@ if (browser !== undefined) {
     await page.keyboard.press('Escape')
   })
 
+  await t.test('keyboard: a focused row keeps its focus while the list updates; Enter opens the detail, Esc closes it', async (tt) => {
+    const first = await dev.post('ping', { commandHeader: { timeout: 300, lifespan: 600 } })
+    await page.getByTestId(`open-${first.commandId}`).focus()
+    const second = await dev.post('ping', { commandHeader: { timeout: 300, lifespan: 600 } })
+    await page.getByTestId(`row-${second.commandId}`).waitFor()
+    tt.equal(await page.evaluate('document.activeElement.dataset.testid'), `open-${first.commandId}`)
+    await page.keyboard.press('Enter')
+    await page.getByTestId('detail').getByTestId('detail-state').waitFor()
+    tt.equal(await page.getByTestId('detail-title').textContent(), `Command ${first.commandId}`)
+    await page.keyboard.press('Escape')
+    await page.getByTestId('detail').waitFor({ state: 'hidden' })
+  })
+
   await t.test('a dead letter is listed and replayed from the page', async (tt) => {
     await dev.call('PUT', '/hermod/dev/api/sink/faults', { status: 500 })
     const accepted = await dev.post('ping', { commandHeader: { to: ['@tmp'], timeout: 300, lifespan: 600 } })

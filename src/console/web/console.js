@@ -48,6 +48,8 @@ function countdown (c, field) {
 }
 
 function renderCommands () {
+  // A keyboard user's focus survives the re-render (the same button, found by its test id).
+  const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.testid
   const rows = $('command-rows')
   rows.replaceChildren(...commands.map((c) => h('tr', { testid: `row-${c.commandId}`, class: `state-${c.state.toLowerCase()}` },
     h('td', { 'data-label': 'Id' }, h('button', { type: 'button', class: 'link', testid: `open-${c.commandId}`, onclick: () => openDetail(c.commandId) }, c.commandId)),
@@ -56,11 +58,25 @@ function renderCommands () {
     h('td', { 'data-label': 'Group' }, c.group),
     h('td', { 'data-label': 'External id' }, c.externalId ?? ''),
     h('td', { 'data-label': 'State' }, h('span', { class: 'badge', testid: `state-${c.commandId}` }, c.state)),
-    h('td', { 'data-label': 'Age', 'data-age': c.createdAt }, duration(brokerNow() - Date.parse(c.createdAt))),
-    h('td', { 'data-label': 'Timeout', testid: `timeout-${c.commandId}` }, countdown(c, 'timeoutAt')),
-    h('td', { 'data-label': 'Lifespan' }, countdown(c, 'expiresAt'))
+    h('td', { 'data-label': 'Age', class: 'age' }, duration(brokerNow() - Date.parse(c.createdAt))),
+    h('td', { 'data-label': 'Timeout', class: 'timeout', testid: `timeout-${c.commandId}` }, countdown(c, 'timeoutAt')),
+    h('td', { 'data-label': 'Lifespan', class: 'lifespan' }, countdown(c, 'expiresAt'))
   )))
   $('no-commands').hidden = commands.length > 0
+  if (focused !== undefined && focused.startsWith('open-')) /** @type {HTMLElement | null} */ (rows.querySelector(`[data-testid="${focused}"]`))?.focus()
+}
+
+/** The clocks of the rows, in place: the rows (and a focused button in them) stay. */
+function tickCommands () {
+  const rows = $('command-rows').children
+  commands.forEach((c, i) => {
+    const row = rows[i]
+    if (row === undefined) return
+    const set = (/** @type {string} */ cls, /** @type {string} */ text) => { const cell = row.querySelector(`.${cls}`); if (cell !== null) cell.textContent = text }
+    set('age', duration(brokerNow() - Date.parse(c.createdAt)))
+    set('timeout', countdown(c, 'timeoutAt'))
+    set('lifespan', countdown(c, 'expiresAt'))
+  })
 }
 
 /** Something changed: reload what is on screen (debounced: a burst of events is one reload). */
@@ -102,7 +118,7 @@ let typing
 filterInput.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => { void loadCommands() }, 200) })
 $('filter-form').addEventListener('submit', (event) => { event.preventDefault(); void loadCommands() })
 setInterval(() => {
-  renderCommands()
+  tickCommands()
   $('clock').textContent = new Date(brokerNow()).toISOString().slice(11, 19) + ' UTC'
   // A countdown that ran out: the listing reports the timeout now (the sweeper follows).
   if (commands.some((c) => c.state === 'IN_PROGRESS' && Date.parse(c.timeoutAt) <= brokerNow())) scheduleRefresh()
