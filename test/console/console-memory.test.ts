@@ -122,6 +122,48 @@ if (browser !== undefined) {
     await page.getByTestId('detail').waitFor({ state: 'hidden' })
   })
 
+  await t.test('mailboxes show a box\'s messages and a waiting long poll; clients are masked; a client is generated; rules are saved', async (tt) => {
+    const accepted = await dev.post('sign', example('sign', { to: ['john.doe'] }))
+    tt.equal(await dev.answer(accepted), 200)
+    const d = accepted.destinations[0]
+    const token = new URLSearchParams(d.uri.split('?')[1]).get('token')
+    const poll = fetch(`${dev.base}/hermod/rest/ms/${d.bid}?token=${token}&wait=30`)
+    let waiting = 0
+    for (let i = 0; i < 100 && waiting === 0; i++) {
+      waiting = (await dev.call('GET', '/hermod/dev/api/waiters')).json.boxes[d.bid] ?? 0
+      if (waiting === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await page.getByTestId('tab-mailboxes').click()
+    const box = page.getByTestId(`box-${d.bid}`)
+    await box.waitFor()
+    tt.match(await box.textContent(), new RegExp(`john\\.doe.*SIGN COMPLETED · command ${accepted.commandId}`))
+    tt.equal(await page.getByTestId(`waiting-${d.bid}`).textContent(), '1 long poll(s) waiting')
+    const next = await dev.post('ping', { commandHeader: { to: ['john.doe'] } })
+    tt.equal((await poll).status, 200, 'the long poll was woken by the next message')
+    tt.ok(next.commandId)
+
+    await page.getByTestId('tab-clients').click()
+    await page.getByTestId('key-prime').waitFor()
+    tt.equal(await page.getByTestId('key-prime').textContent(), `${KEYS.prime.slice(0, 4)}… (64 chars)`)
+    tt.notOk((await page.getByTestId('clients-section').textContent())!.includes(KEYS.prime), 'no key in full on the page')
+    await page.getByTestId('generate-id').fill('prime-server2')
+    await page.getByTestId('generate').click()
+    await page.getByTestId('generated').filter({ hasText: '- client-id: prime-server2' }).waitFor()
+
+    await page.getByTestId('tab-auto').click()
+    await page.waitForFunction('document.querySelector(\'[data-testid="auto-rules"]\').value.includes(\'"rules"\')')
+    await page.getByTestId('auto-rules').fill(JSON.stringify({ enabled: true, rules: [{ client: 'hag', type: 'ping', answer: 'canned' }] }))
+    await page.getByTestId('auto-save').click()
+    await page.getByTestId('auto-result').filter({ hasText: 'saved: 1 rule(s), on' }).waitFor()
+    const state = (await dev.call('GET', '/hermod/dev/api/auto-answer')).json
+    tt.match(state, { enabled: true, rules: [{ client: ['hag'] }] })
+    await page.getByTestId('auto-rules').fill('{"rules": [{"client": "hag", "action": "explode"}]}')
+    await page.getByTestId('auto-save').click()
+    await page.getByTestId('auto-result').filter({ hasText: 'auto-answer rules' }).waitFor()
+    await dev.call('PUT', '/hermod/dev/api/auto-answer', { enabled: false, rules: [] })
+    await page.getByTestId('tab-commands').click()
+  })
+
   await t.test('a dead letter is listed and replayed from the page', async (tt) => {
     await dev.call('PUT', '/hermod/dev/api/sink/faults', { status: 500 })
     const accepted = await dev.post('ping', { commandHeader: { to: ['@tmp'], timeout: 300, lifespan: 600 } })
