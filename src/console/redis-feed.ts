@@ -26,7 +26,8 @@ export class RedisConsoleFeed implements ConsoleFeed {
   private loop: Promise<void> | undefined
   private readonly problems: ThrottledLog
 
-  constructor (config: RedisConfig, logger?: Logger) {
+  /** @param size entries kept, about (MAXLEN ~: whole stream nodes are trimmed) */
+  constructor (config: RedisConfig, logger?: Logger, private readonly size = FEED_SIZE) {
     this.key = `${checkedKeyPrefix(config.prefix)}:{dev}:console`
     this.problems = new ThrottledLog(logger, 'console feed: Redis problem (the console misses events meanwhile)')
     this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
@@ -37,7 +38,7 @@ export class RedisConsoleFeed implements ConsoleFeed {
 
   async append (event: NewConsoleEvent): Promise<void> {
     try {
-      await this.redis.xadd(this.key, 'MAXLEN', '~', String(FEED_SIZE), '*', 'e', JSON.stringify(event))
+      await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.size), '*', 'e', JSON.stringify(event))
     } catch (err) {
       this.problems.error('append', err as Error)
     }
@@ -50,14 +51,22 @@ export class RedisConsoleFeed implements ConsoleFeed {
         : await this.redis.xrange(this.key, `(${id}`, '+', 'COUNT', limit + 1)
       const events = entries.slice(0, limit).map(([entryId, fields]) => parse(entryId, fields)).filter((e) => e !== undefined)
       let gap = entries.length > limit
-      if (id !== undefined && !gap) {
-        const [oldest] = await this.redis.xrange(this.key, '-', '+', 'COUNT', 1)
-        gap = oldest !== undefined && compareFeedIds(id, oldest[0]) < 0
-      }
+      if (id !== undefined && !gap) gap = await this.droppedAfter(id)
       return { events, gap }
     } catch (err) {
       throw toStoreError(err)
     }
+  }
+
+  /** Whether trimming may have dropped entries after `id`: some were trimmed (Redis 7 counts), and `id` is older than the oldest kept. */
+  private async droppedAfter (id: string): Promise<boolean> {
+    const info = await this.redis.call('XINFO', 'STREAM', this.key).catch(() => null) as unknown[] | null
+    if (info === null) return false
+    const field = (name: string): unknown => { const at = info.indexOf(name); return at < 0 ? undefined : info[at + 1] }
+    const added = field('entries-added')
+    if (typeof added === 'number' && added <= Number(field('length'))) return false
+    const first = field('first-entry') as [string, unknown] | null | undefined
+    return first !== null && first !== undefined && compareFeedIds(id, first[0]) < 0
   }
 
   subscribe (listener: (event: ConsoleEvent) => void): () => void {

@@ -12,31 +12,7 @@ import { webDirectory } from '../../src/console/page-routes.js'
 import { parseDeviceLink } from '../../src/device/links.js'
 import { KEYS, testClients } from '../helpers/config.js'
 import { startDevBroker } from '../dev/helpers.js'
-
-/** Reads a server-sent event stream until `count` events (not comments) arrived. */
-type Sse = Array<{ id?: string, event?: string, data?: string }>
-async function readEvents (url: string, count: number, headers: Record<string, string> = {}): Promise<Sse> {
-  const controller = new AbortController()
-  const res = await fetch(url, { headers, signal: controller.signal })
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  const events: Sse = []
-  while (events.length < count) {
-    const { value, done } = await reader.read()
-    if (done) break
-    text += decoder.decode(value)
-    let end: number
-    while ((end = text.indexOf('\n\n')) >= 0) {
-      const block = text.slice(0, end)
-      text = text.slice(end + 2)
-      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]))
-      if (fields.event !== undefined || fields.data !== undefined) events.push(fields)
-    }
-  }
-  controller.abort()
-  return events
-}
+import { readEvents } from './helpers.js'
 
 t.test('the feed replays after Last-Event-ID, in order, then goes live', async (t) => {
   const dev = await startDevBroker(t)

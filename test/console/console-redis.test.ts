@@ -3,7 +3,7 @@ import t from 'tap'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startDevBroker } from '../dev/helpers.js'
-import { browserFor, example, openConsole } from './helpers.js'
+import { browserFor, example, openConsole, readEvents } from './helpers.js'
 
 const browser = await browserFor(t)
 if (browser !== undefined) {
@@ -32,5 +32,18 @@ if (browser !== undefined) {
     await onA.getByTestId('detail').getByTestId('timeline-read').waitFor()
     await onA.getByTestId('detail').getByTestId('timeline-answered').waitFor()
     await onA.getByTestId('detail').getByTestId('timeline-callback').first().waitFor()
+  })
+
+  await t.test('the feed is one Redis stream: B\'s events resume after an id A handed out, in order', async (tt) => {
+    // A fresh stream starts with `hello`, carrying the newest id.
+    const [last] = await readEvents(`${a.base}/hermod/dev/api/events`, 1)
+    tt.equal(last!.event, 'hello')
+    tt.match(last!.id, /^[0-9]+-[0-9]+$/, 'a stream id')
+    const first = await a.post('ping', { commandHeader: {} })
+    const second = await b.post('ping', { commandHeader: {} })
+    const events = await readEvents(`${b.base}/hermod/dev/api/events`, 2, { 'last-event-id': last!.id! })
+    const accepted = events.filter((e) => e.event === 'accepted').map((e) => JSON.parse(e.data!).commandId)
+    tt.ok(accepted.indexOf(first.commandId) >= 0, 'posted on A')
+    tt.same(accepted, [first.commandId, second.commandId], 'both instances\' commands, in order')
   })
 }

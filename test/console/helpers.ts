@@ -43,3 +43,28 @@ export async function decodeQr (element: Locator): Promise<string | undefined> {
   const decode = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as typeof jsQRModule.default
   return decode(new Uint8ClampedArray(png.data), png.width, png.height)?.data
 }
+
+/** Reads a server-sent event stream until `count` events (not comments) arrived. */
+export type Sse = Array<{ id?: string, event?: string, data?: string }>
+export async function readEvents (url: string, count: number, headers: Record<string, string> = {}): Promise<Sse> {
+  const controller = new AbortController()
+  const res = await fetch(url, { headers, signal: controller.signal })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  const events: Sse = []
+  while (events.length < count) {
+    const { value, done } = await reader.read()
+    if (done) break
+    text += decoder.decode(value)
+    let end: number
+    while ((end = text.indexOf('\n\n')) >= 0) {
+      const block = text.slice(0, end)
+      text = text.slice(end + 2)
+      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]))
+      if (fields.event !== undefined || fields.data !== undefined) events.push(fields)
+    }
+  }
+  controller.abort()
+  return events
+}
