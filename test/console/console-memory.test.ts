@@ -8,7 +8,9 @@ import { browserFor, decodeQr, example, openConsole } from './helpers.js'
 const browser = await browserFor(t)
 if (browser !== undefined) {
   const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
-  const dev = await startDevBroker(t, {}, {}, (sink) => testClients(sink).map((c) => c.clientId === 'prime' ? { ...c, callbackSecret: secret } : c))
+  const dev = await startDevBroker(t, {}, {}, (sink) => testClients(sink).map((c) => c.clientId === 'prime'
+    ? { ...c, callbackSecret: secret, contentProviderUrl: `${sink}/content` }
+    : c))
   const page = await openConsole(t, browser, dev.base)
 
   await t.test('a command posted through the API appears without a reload, with the values of the API', async (tt) => {
@@ -76,6 +78,24 @@ if (browser !== undefined) {
     tt.equal(after.length, 2, 'the resend is logged as a second attempt')
     tt.equal(after[0].attempt, 2)
     await page.getByTestId('tab-commands').click()
+  })
+
+  await t.test('content ids are resolved through the content provider and images rendered', async (tt) => {
+    const accepted = await dev.post('sign', {
+      commandHeader: { timeout: 300, lifespan: 600 },
+      signCommand: {
+        params: {
+          description: [{ description: 'Contract', content_type: 'application/hermod+content-id', data: 'DOC-42' }],
+          tbs: [{ description: 'Text to sign', content_type: 'text/plain', content_encoding: 'base64', data: Buffer.from('Pay 10 EUR').toString('base64') }]
+        }
+      }
+    })
+    await page.getByTestId(`open-${accepted.commandId}`).click()
+    const image = page.getByTestId('detail').getByTestId('item-description-0-image')
+    await image.waitFor()
+    tt.equal(await image.evaluate(async (img: any) => { await img.decode(); return img.naturalWidth }), 96, 'the dev provider\'s PNG is drawn')
+    tt.equal(await page.getByTestId('detail').getByTestId('item-tbs-0-text').textContent(), 'Pay 10 EUR')
+    await page.keyboard.press('Escape')
   })
 
   await t.test('Reject and Cancel from the page end the command as REJECTED and CANCELLED', async (tt) => {
