@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { errorResponses } from '../server/routes/schemas.js'
 import type { DevServices } from '../dev/services.js'
-import { compareFeedIds, FEED_SIZE, type ConsoleEvent } from './feed.js'
+import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed } from './feed.js'
 
 const tags = ['development']
 /** A comment line this often keeps proxies and the browser from closing an idle stream, ms. */
@@ -29,8 +29,8 @@ export const consoleEventSchema = {
 } as const
 
 /** `dev/api/events` (text/event-stream) and `dev/api/commands/{commandId}/timeline`. */
-export async function eventsRoutes (app: FastifyInstance, options: { dev: DevServices }): Promise<void> {
-  const { feed } = options.dev
+export async function eventsRoutes (app: FastifyInstance, options: { dev: DevServices, feed: ConsoleFeed }): Promise<void> {
+  const { feed } = options
   const streams = new Set<() => void>()
   app.addHook('preClose', async () => { for (const end of [...streams]) end() })
 

@@ -41,29 +41,34 @@ export function compareFeedIds (a: string, b: string): number {
   return am === bm ? as - bs : am - bm
 }
 
-/** The embedded store's feed: a ring of the last FEED_SIZE events of this process. */
+/** The embedded store's feed: a ring of the last `size` events of this process (an append is O(1)). */
 export class MemoryConsoleFeed implements ConsoleFeed {
-  private readonly events: ConsoleEvent[] = []
+  private readonly ring: Array<ConsoleEvent | undefined>
+  /** The id the next event gets; ids are 1, 2, 3, … and event `n` sits at `(n - 1) % size`. */
   private next = 1
   private readonly listeners = new Set<(event: ConsoleEvent) => void>()
 
-  constructor (private readonly size = FEED_SIZE) {}
+  constructor (private readonly size = FEED_SIZE) {
+    this.ring = new Array<ConsoleEvent | undefined>(Math.max(1, size))
+  }
 
   async append (event: NewConsoleEvent): Promise<void> {
-    const stored = { id: String(this.next++), ...event }
-    this.events.push(stored)
-    if (this.events.length > this.size) this.events.splice(0, this.events.length - this.size)
+    const stored = { id: String(this.next), ...event }
+    this.ring[(this.next - 1) % this.ring.length] = stored
+    this.next++
     for (const listener of this.listeners) {
       try { listener(stored) } catch {}
     }
   }
 
   async since (id: string | undefined, limit: number): Promise<{ events: ConsoleEvent[], gap: boolean }> {
+    const oldest = Math.max(1, this.next - this.ring.length)
     const after = id === undefined ? 0 : Number(id)
-    const first = this.events[0]
-    const gap = id !== undefined && first !== undefined && Number.isFinite(after) && after + 1 < Number(first.id)
-    const found = this.events.filter((event) => Number(event.id) > after)
-    return { events: found.slice(-limit), gap: gap || found.length > limit }
+    const from = Math.max(oldest, Number.isFinite(after) ? after + 1 : oldest, this.next - limit)
+    const events: ConsoleEvent[] = []
+    for (let n = from; n < this.next; n++) events.push(this.ring[(n - 1) % this.ring.length]!)
+    const gap = id !== undefined && Number.isFinite(after) && (after + 1 < oldest || this.next - (after + 1) > limit)
+    return { events, gap }
   }
 
   subscribe (listener: (event: ConsoleEvent) => void): () => void {

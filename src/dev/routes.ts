@@ -25,8 +25,11 @@ export async function devRoutes (app: FastifyInstance, options: { dev: DevServic
   await app.register(devContentRoutes)
   await app.register(deviceRoutes, { dataDir: dev.deviceData })
   await app.register(autoAnswerRoutes, { dev })
-  await app.register(eventsRoutes, { dev })
-  await app.register(commandToolsRoutes, { dev })
-  await app.register(callbackToolsRoutes, { dev })
-  await app.register(clientsRoutes)
+  const feed = dev.feed
+  if (feed !== undefined) {
+    await app.register(eventsRoutes, { dev, feed })
+    await app.register(commandToolsRoutes, { dev })
+    await app.register(callbackToolsRoutes, { dev })
+    await app.register(clientsRoutes)
+  }
 }

@@ -25,8 +25,8 @@ export interface DevServices {
   deviceData: DeviceDataDir
   /** Answers accepted commands by `broker.dev.auto-answer` rules (idle without rules). */
   autoAnswer: AutoAnswerer
-  /** The console's event feed (src/console/): the store's changes and every callback attempt. */
-  feed: ConsoleFeed
+  /** The console's event feed (src/console/): the store's changes and every callback attempt; absent with `broker.dev.console: false`. */
+  feed?: ConsoleFeed
   /** The deliverer, set by the composition root once built: the console's resend makes one more attempt with it. */
   deliverer?: Pick<CallbackDeliverer, 'attempt'>
   close (): Promise<void>
@@ -46,7 +46,7 @@ export async function createDevServices (
 ): Promise<DevServices | undefined> {
   const settings = config.broker.dev
   if (!settings.enabled && config.broker.devSink) logger?.warn('broker.dev-sink is set but broker.dev.enabled is not: the dev sink is not served')
-  if (!settings.enabled || role === 'api' || feed === undefined) return undefined
+  if (!settings.enabled || role === 'api') return undefined
   const devLogger = logger?.child({ component: 'dev' })
   let deliveries: DeliveryLog
   if (config.broker.store === 'redis') {
@@ -57,7 +57,7 @@ export async function createDevServices (
   } else {
     deliveries = new MemoryDeliveryLog(settings.deliveryLogSize)
   }
-  deliveries = feedingDeliveryLog(deliveries, feed)
+  if (feed !== undefined) deliveries = feedingDeliveryLog(deliveries, feed)
   const recorder = new DeliveryRecorder(deliveries, devLogger)
   devLogger?.warn(`the dev surface is ON under ${config.server.contextPath}/dev/ (${settings.credentials === undefined ? 'loopback callers only' : 'loopback, or Basic credentials'}): not for production`)
   const deviceData = new DeviceDataDir(join(config.broker.dataDir, 'device'))
@@ -72,12 +72,12 @@ export async function createDevServices (
     sink: new DevSink(),
     deviceData,
     autoAnswer,
-    feed,
+    ...(feed === undefined ? {} : { feed }),
     async close () {
       autoAnswer.close()
       await recorder.flush()
       await deliveries.close()
-      await feed.close()
+      await feed?.close()
     }
   }
 }

@@ -153,7 +153,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(adminRoutes, { prefix: contextPath })
   if (broker.dev !== undefined) {
     await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
-    await app.register(consolePageRoutes, { prefix: `${contextPath}/console`, dev: broker.dev })
+    if (broker.dev.feed !== undefined) await app.register(consolePageRoutes, { prefix: `${contextPath}/console`, dev: broker.dev })
   }
   return app
 }

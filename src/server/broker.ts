@@ -57,8 +57,8 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   // eslint-disable-next-line prefer-const -- assigned once below; the store's callback, made before it, reads it
   let metrics: BrokerMetrics | undefined
   const rawStore = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
-  // With the dev surface on, every instance (any role) tells the console feed what its store did.
-  const feed = config.broker.dev.enabled ? await createConsoleFeed(config, logger?.child({ component: 'console-feed' })) : undefined
+  // With the dev surface and its console on, every instance (any role) tells the console feed what its store did.
+  const feed = config.broker.dev.enabled && config.broker.dev.console !== false ? await createConsoleFeed(config, logger?.child({ component: 'console-feed' })) : undefined
   const store = feed === undefined ? rawStore : observeStore(rawStore, feed, clock)
   const dev = await createDevServices(config, role, store, clock, feed, logger)
   const deliverer = new CallbackDeliverer({

@@ -138,3 +138,13 @@ t.test('the OpenAPI document lists the console\'s dev routes, and not the page\'
   }
   t.notOk(Object.keys(doc.paths).some((p) => p.startsWith('/hermod/console')), 'the page is not an API')
 })
+
+t.test('broker.dev.console: false leaves the dev API and drops the console, its feed and its routes', async (t) => {
+  const dev = await startDevBroker(t, { broker: { dev: { console: false } } } as never)
+  t.equal(dev.broker.context.dev?.feed, undefined)
+  for (const url of ['/hermod/console/', '/hermod/dev/api/events', '/hermod/dev/api/qr?text=x']) t.equal((await dev.call('GET', url)).status, 404, url)
+  t.equal((await dev.call('GET', '/hermod/dev/api/commands')).status, 200, 'the dev API stays')
+  const accepted = await dev.post('ping', { commandHeader: {} })
+  t.equal(await dev.answer(accepted, 'OK', { pong: true }), 200)
+  t.equal((await dev.call('GET', `/hermod/dev/api/callbacks/wait?commandId=${accepted.commandId}&timeout=20`)).status, 200)
+})
