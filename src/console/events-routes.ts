@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { errorResponses } from '../server/routes/schemas.js'
 import type { DevServices } from '../dev/services.js'
+import { HERMOD_TOO_MANY_STREAMS } from './errors.js'
 import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed } from './feed.js'
 
 const tags = ['development']
@@ -9,6 +10,8 @@ const tags = ['development']
 const HEARTBEAT_MS = 15_000
 /** Events replayed to a reconnecting client at most; past that it is told to reload (`event: gap`). */
 const REPLAY_LIMIT = 1000
+/** Event streams one instance holds at most (each open console tab is one). */
+export const MAX_STREAMS = 64
 const FEED_ID = /^[0-9]{1,20}(-[0-9]{1,20})?$/
 
 export const consoleEventSchema = {
@@ -41,12 +44,13 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
       tags,
       produces: ['text/event-stream'],
       querystring: { type: 'object', additionalProperties: false, properties: { lastEventId: { type: 'string', maxLength: 45 } } },
-      response: { 200: { type: 'string', description: 'text/event-stream: `id:`, `event: <kind>`, `data: <ConsoleEvent JSON>`' }, ...errorResponses(400, 401, 403) }
+      response: { 200: { type: 'string', description: 'text/event-stream: `id:`, `event: <kind>`, `data: <ConsoleEvent JSON>`' }, ...errorResponses(400, 401, 403, 503) }
     }
   }, async (request, reply) => {
     const header = request.headers['last-event-id']
     const given = typeof header === 'string' && header !== '' ? header : request.query.lastEventId
     const lastEventId = given !== undefined && FEED_ID.test(given) ? given : undefined
+    if (streams.size >= MAX_STREAMS) throw new HERMOD_TOO_MANY_STREAMS(String(MAX_STREAMS))
     reply.hijack()
     const raw = reply.raw
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' })

@@ -148,3 +148,30 @@ t.test('broker.dev.console: false leaves the dev API and drops the console, its 
   t.equal(await dev.answer(accepted, 'OK', { pong: true }), 200)
   t.equal((await dev.call('GET', `/hermod/dev/api/callbacks/wait?commandId=${accepted.commandId}&timeout=20`)).status, 200)
 })
+
+t.test('an instance holds at most MAX_STREAMS event streams; past that 503, and a closed one frees its place', async (t) => {
+  const { MAX_STREAMS } = await import('../../src/console/events-routes.js')
+  const dev = await startDevBroker(t)
+  const open: AbortController[] = []
+  t.teardown(() => { for (const c of open) c.abort() })
+  for (let i = 0; i < MAX_STREAMS; i++) {
+    const controller = new AbortController()
+    open.push(controller)
+    const res = await fetch(`${dev.base}/hermod/dev/api/events`, { signal: controller.signal })
+    t.equal(res.status, 200)
+  }
+  const refused = await dev.call('GET', '/hermod/dev/api/events')
+  t.equal(refused.status, 503)
+  t.equal(refused.json.code, 'HERMOD_TOO_MANY_STREAMS', JSON.stringify(refused.json))
+  t.equal(refused.headers.get('retry-after'), '1', 'as every 503 of the broker')
+  open.shift()!.abort()
+  let status = 503
+  for (let i = 0; i < 100 && status === 503; i++) {
+    const controller = new AbortController()
+    const res = await fetch(`${dev.base}/hermod/dev/api/events`, { signal: controller.signal })
+    status = res.status
+    if (status === 200) open.push(controller)
+    else await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(status, 200, 'the closed stream\'s place is free again')
+})
