@@ -46,4 +46,11 @@ if (browser !== undefined) {
     tt.ok(accepted.indexOf(first.commandId) >= 0, 'posted on A')
     tt.same(accepted, [first.commandId, second.commandId], 'both instances\' commands, in order')
   })
+
+  await t.test('an api-only instance (no dev surface) still feeds the consoles of the others', async (tt) => {
+    const api = await startDevBroker(tt, patch, { role: 'api' })
+    tt.equal((await api.call('GET', '/hermod/console/')).status, 404, 'it serves no console')
+    const accepted = await api.post('sign', example('sign', { externalId: 'via-api-role' }))
+    await onA.getByTestId(`row-${accepted.commandId}`).waitFor()
+  })
 }
