@@ -76,7 +76,14 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
     try {
       if (lastEventId !== undefined) {
         const { events, gap } = await feed.since(lastEventId, REPLAY_LIMIT)
-        if (gap) raw.write('event: gap\ndata: {}\n\n')
+        const newest = events.length > 0 ? undefined : (await feed.since(undefined, 1)).events.at(-1)
+        if (events.length === 0 && (newest === undefined || compareFeedIds(lastEventId, newest.id) > 0)) {
+          // An id this feed never handed out (the broker or its Redis restarted): start over from the newest.
+          sent = newest?.id
+          raw.write(`${newest === undefined ? '' : `id: ${newest.id}\n`}event: gap\ndata: {}\n\n`)
+        } else if (gap) {
+          raw.write('event: gap\ndata: {}\n\n')
+        }
         for (const event of events) send(event)
       } else {
         // A fresh client starts at the newest event: it loads the listing itself.

@@ -33,6 +33,16 @@ t.test('the feed replays after Last-Event-ID, in order, then goes live', async (
   t.same(timeline.map((e: any) => e.kind).filter((k: string) => k !== 'callback'), ['accepted', 'answered'])
 })
 
+t.test('an id from before a restart (newer than the feed\'s newest) is a gap, and the stream goes on live', async (t) => {
+  const dev = await startDevBroker(t)
+  const stream = readEvents(`${dev.base}/hermod/dev/api/events`, 2, { 'last-event-id': '999' })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const accepted = await dev.post('ping', { commandHeader: {} })
+  const events = await stream
+  t.same(events.map((e) => e.event), ['gap', 'accepted'])
+  t.equal(JSON.parse(events[1]!.data!).commandId, accepted.commandId, 'ids below the stale one are sent')
+})
+
 t.test('the memory feed reports a gap once the events after an id were dropped', async (t) => {
   const feed = new MemoryConsoleFeed(3)
   for (let i = 0; i < 5; i++) await feed.append({ at: new Date(0).toISOString(), kind: 'accepted', commandId: String(i) })
