@@ -171,7 +171,13 @@ if (browser !== undefined) {
     await page.getByTestId('generated').filter({ hasText: '- client-id: prime-server2' }).waitFor()
 
     await page.getByTestId('tab-auto').click()
-    await page.waitForFunction('document.querySelector(\'[data-testid="auto-rules"]\').value.includes(\'"rules"\')')
+    // The textarea's value (not its text) is filled by the page: polled from here (the page's CSP forbids eval'd predicates).
+    let rules = ''
+    for (let i = 0; i < 200 && !rules.includes('"rules"'); i++) {
+      rules = await page.getByTestId('auto-rules').inputValue()
+      if (!rules.includes('"rules"')) await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    tt.match(rules, /"rules"/)
     await page.getByTestId('auto-rules').fill(JSON.stringify({ enabled: true, rules: [{ client: 'hag', type: 'ping', answer: 'canned' }] }))
     await page.getByTestId('auto-save').click()
     await page.getByTestId('auto-result').filter({ hasText: 'saved: 1 rule(s), on' }).waitFor()
