@@ -123,6 +123,7 @@ function buildBrokerSettings (
       enabled: broker.dev.enabled,
       credentials: broker.dev.username === undefined ? undefined : { username: broker.dev.username, password: broker.dev.password },
       deliveryLogSize: broker.dev['delivery-log-size'],
+      console: broker.dev.console,
       autoAnswer: buildAutoAnswer(broker.dev['auto-answer'])
     }),
     contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },

@@ -165,6 +165,8 @@ const brokerSchema: SchemaNode = {
         username: nonEmptyText,
         password: nonEmptyText,
         'delivery-log-size': integer(1000, 1, 100000),
+        // The developer console at {context-path}/console/ and its event feed (src/console/).
+        console: flag(true),
         'auto-answer': autoAnswerSchema
       }
     },

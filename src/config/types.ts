@@ -156,6 +156,8 @@ export interface DevSettings {
   credentials?: { username: string, password: string }
   /** Callback attempts the delivery log keeps (the oldest are dropped). */
   deliveryLogSize: number
+  /** The developer console and its event feed (src/console/); on unless `false` (a load test turns it off). */
+  console?: boolean
   /** `broker.dev.auto-answer`: the virtual device answers commands by rules. */
   autoAnswer: { enabled: boolean, profile: string, rules: AutoAnswerRule[] }
 }

@@ -30,6 +30,11 @@ export class BoxWaiters {
   /** Number of requests waiting right now (all boxes). */
   get size (): number { return this.waitingNow }
 
+  /** Long polls of this process watching each box now (the dev console's peek). */
+  watchedBoxes (): Map<string, number> {
+    return new Map([...this.watching].map(([bid, set]) => [bid, set.size]))
+  }
+
   /** Starts watching `bid`: take the watch before listing the box, close it when the request ends. */
   watch (bid: string): BoxWatch {
     let set = this.watching.get(bid)

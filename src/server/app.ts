@@ -22,6 +22,7 @@ import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
 import { VERSION } from '../version.js'
 import { devRoutes } from '../dev/routes.js'
+import { consolePageRoutes } from '../console/page-routes.js'
 
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */
@@ -141,7 +142,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
         { name: 'device', description: 'The mobile / desktop app side' },
         { name: 'operator', description: 'Client generation and dead letters' },
         { name: 'operations', description: 'Health' },
-        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink' }
+        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink, the console\'s feed and tools' }
       ]
     },
     refResolver: { buildLocalReference: (json) => String(json.$id) }
@@ -155,6 +156,9 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(utilRoutes, { prefix })
   await app.register(healthRoutes, { prefix: contextPath })
   await app.register(adminRoutes, { prefix: contextPath })
-  if (broker.dev !== undefined) await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
+  if (broker.dev !== undefined) {
+    await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
+    if (broker.dev.feed !== undefined) await app.register(consolePageRoutes, { prefix: `${contextPath}/console`, dev: broker.dev })
+  }
   return app
 }

@@ -136,6 +136,7 @@ broker:
   generate-client-open: true
   admin: { username: ops, password: pw }
   dev-sink: true
+  dev: { console: false }
   overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   rate-limit: { enabled: true, window-ms: 10000, per-client-max: 50, per-box-max: 5, per-address-max: 20 }
   log: { level: warn, pretty: false }
@@ -154,7 +155,7 @@ broker:
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
-    dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
+    dev: { enabled: false, deliveryLogSize: 1000, console: false, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     rateLimit: { enabled: true, windowMs: 10000, perClientMax: 50, perBoxMax: 5, perAddressMax: 20 },
