@@ -83,7 +83,8 @@ t.test('without a file: built-in defaults, and the documented derived values', a
       insecureSkipVerify: false,
       deadLetterMax: 10000,
       lockDurationMs: 10000,
-      stalledIntervalMs: 5000
+      stalledIntervalMs: 5000,
+      queueShards: 1
     },
     generateClientOpen: false,
     devSink: false,
