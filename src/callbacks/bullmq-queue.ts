@@ -1,11 +1,11 @@
 // The BullMQ callback queue of the Redis store: jobs in Redis, retries by policy.ts, dead letters in the failed set.
 import { ErrorCode, Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CallbackConfig, RedisConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackJobProcessor, type CallbackJob } from './bullmq-processor.js'
 import { closeConnection } from '../redis/connection.js'
+import { createRedisClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { BACKOFF_TYPE, bullmqPrefix, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
@@ -64,9 +64,9 @@ export class BullmqCallbackQueue implements CallbackQueue {
   private readonly options: BullmqCallbackQueueOptions
   private readonly config: CallbackConfig
   private readonly processor: CallbackJobProcessor
-  private readonly producer: Redis
+  private readonly producer: RedisClient
   private readonly queue: Queue<CallbackEvent, DeliveryResult>
-  private workerConnection: Redis | undefined
+  private workerConnection: RedisClient | undefined
   private worker: Worker<CallbackEvent, DeliveryResult> | undefined
   private readonly redisErrors: ThrottledLog
   private closing: Promise<void> | undefined
@@ -78,7 +78,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
     this.processor = new CallbackJobProcessor(options)
     this.prefix = bullmqPrefix(options.redis.prefix)
     this.queueName = options.queueName ?? 'callbacks'
-    this.producer = new Redis(options.redis.url, producerConnectionOptions(options.redis.options, options.commandTimeoutMs ?? 5_000))
+    this.producer = createRedisClient(options.redis, producerConnectionOptions(options.redis.options, options.commandTimeoutMs ?? 5_000))
     this.producer.on('error', (err: Error) => this.logError('producer', err))
     this.queue = new Queue<CallbackEvent, DeliveryResult>(this.queueName, {
       connection: this.producer,
@@ -93,7 +93,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
   start (): void {
     if ((this.options.role ?? 'all') === 'api' || this.worker !== undefined || this.closing !== undefined) return
     const retention = this.options.completedRetention ?? { ageSeconds: 3_600, count: 100_000 }
-    const connection = new Redis(this.options.redis.url, workerConnectionOptions(this.options.redis.options))
+    const connection = createRedisClient(this.options.redis, workerConnectionOptions(this.options.redis.options))
     connection.on('error', (err: Error) => this.logError('worker connection', err))
     this.workerConnection = connection
     const processor = this.processor

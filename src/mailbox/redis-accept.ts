@@ -1,5 +1,5 @@
 // Accept on Redis: box index entries first, then the one accept script; retries the rare races it reports.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/topology.js'
 import type { Logger } from 'pino'
 import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
 import type { CommandIds } from './redis-connection.js'
@@ -11,7 +11,7 @@ import { randomUuid } from './uuid.js'
 
 /** What the acceptor borrows from its store. */
 export interface AcceptorContext {
-  redis: Redis
+  redis: RedisClient
   keys: RedisKeys
   scripts: MailboxScripts
   ids: CommandIds

@@ -1,5 +1,6 @@
 // The Redis store's plumbing: fail-fast connection options, the eviction-policy check, the command id blocks and the box id cache.
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { RedisClient } from '../redis/topology.js'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
 import type { BoxRef } from './keys.js'
 
@@ -25,11 +26,11 @@ export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Rec
 }
 
 /** A warning unless Redis's maxmemory-policy is noeviction (other policies may evict accepted commands), also when CONFIG is disabled. */
-export async function evictionPolicyWarning (redis: Redis): Promise<string | undefined> {
+export async function evictionPolicyWarning (redis: RedisClient): Promise<string | undefined> {
   try {
     const policy = (await redis.config('GET', 'maxmemory-policy') as string[])[1]
     if (policy === undefined) return 'could not read maxmemory-policy; make sure it is noeviction'
-    if (policy !== 'noeviction') return `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
+    if (policy !== 'noeviction') return `maxmemory-policy is ${policy}, not noeviction: RedisClient may evict accepted commands`
     return undefined
   } catch (err) {
     return `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
@@ -57,7 +58,7 @@ export class CommandIds {
   private end = 0
   private refill: Promise<void> | undefined
 
-  constructor (private readonly redis: Redis, private readonly key: string, private readonly blockSize: number) {}
+  constructor (private readonly redis: RedisClient, private readonly key: string, private readonly blockSize: number) {}
 
   async take (): Promise<string> {
     while (this.next >= this.end) {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/topology.js'
 import type { AcceptRequest } from './types.js'
 
 /** One script per atomic operation; the number after the dash is its number of KEYS. */
@@ -47,7 +47,7 @@ export class MailboxScripts {
    * @param client the API connection
    * @param dir where the .lua files are (default: scriptsDirectory())
    */
-  constructor (private readonly client: Redis, dir: string = scriptsDirectory()) {
+  constructor (private readonly client: RedisClient, dir: string = scriptsDirectory()) {
     for (const name of SCRIPT_NAMES) {
       client.defineCommand(commandName(name), { numberOfKeys: Number(name.slice(name.lastIndexOf('-') + 1)), lua: loadScript(dir, name) })
     }

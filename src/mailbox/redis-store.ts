@@ -1,9 +1,9 @@
 // The Redis mailbox store: each state change is one Lua script on its group's slot; N broker instances share it.
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
 import { closeConnection } from '../redis/connection.js'
+import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
@@ -27,7 +27,7 @@ export interface RedisMailboxStoreOptions {
   /** `broker.redis`: URL, key prefix and extra ioredis options. */
   config?: RedisConfig
   /** An ioredis client to use as the API connection instead (it should fail fast, see apiConnectionOptions). The store closes it. */
-  client?: Redis
+  client?: RedisClient
   /** Key prefix with `client` (default: config.prefix). */
   prefix?: string
   logger?: Logger
@@ -56,8 +56,8 @@ const ACK_CHUNK = 500
 export class RedisMailboxStore implements MailboxStore {
   readonly name = 'redis' as const
   readonly keys: RedisKeys
-  private readonly redis: Redis
-  private readonly subscriber: Redis
+  private readonly redis: RedisClient
+  private readonly subscriber: RedisClient
   private readonly scripts: MailboxScripts
   private readonly acceptor: RedisAcceptor
   private readonly ids: CommandIds
@@ -90,7 +90,7 @@ export class RedisMailboxStore implements MailboxStore {
     if (options.client !== undefined) {
       this.redis = options.client
     } else if (options.config !== undefined) {
-      this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
+      this.redis = createRedisClient(options.config, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
     } else {
       throw new Error('RedisMailboxStore needs config or client')
     }
@@ -115,7 +115,7 @@ export class RedisMailboxStore implements MailboxStore {
       notifyOutbox: () => this.notifyOutbox(),
       logger: this.logger
     })
-    this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
+    this.subscriber = duplicateClient(this.redis, SUBSCRIBER_OVERRIDES)
     this.redis.on('error', (err: Error) => this.connectionLog.error('api connection', err))
     this.subscriber.on('error', (err: Error) => this.connectionLog.error('subscriber', err))
     this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })

@@ -18,6 +18,7 @@ import { createDevServices, devClockFor } from '../dev/services.js'
 import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
 import { BrokerMetrics } from './metrics.js'
+import { StartRefusedError } from './start-checks.js'
 
 export interface BrokerOptions {
   clock?: Clock
@@ -133,6 +134,9 @@ async function createStore (
 ): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
   // Loaded only when used, so the embedded default never touches ioredis.
+  const { redisModeMismatch } = await import('../redis/mode-check.js')
+  const mismatch = await redisModeMismatch(config.broker.redis)
+  if (mismatch !== undefined) throw new StartRefusedError(mismatch)
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
   return await RedisMailboxStore.connect({
     config: config.broker.redis,
