@@ -124,7 +124,7 @@ const brokerSchema: SchemaNode = {
             nodes: { type: 'string', default: '', description: 'sentinels, host:port separated by commas' },
             username: text,
             password: text,
-            'failover-detector': flag(true)
+            'failover-detector': flag(false)
           }
         },
         'wait-replicas': integer(0, 0, 16),

@@ -81,7 +81,9 @@ export class RedisAcceptor {
     const commandKey = keys.command(group, commandId)
     const scriptKeys = [
       keys.groupBase(group), commandKey, keys.deadlines(group),
-      req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey)
+      req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey),
+      keys.outbox(group), keys.outboxOrder(group),
+      ...[...candidates.keys()].flatMap((name) => [keys.namedBox(group, name), keys.namedBoxPending(group, name)])
     ]
     const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel: keys.wakeChannel() }))
     const [scriptResult, ...preResults] = await Promise.allSettled([script, ...pending])

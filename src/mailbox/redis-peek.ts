@@ -19,9 +19,9 @@ function globEscape (text: string): string {
 
 /** Lists commands for the dev API. Not used on any hot path; SCAN does not block Redis. */
 export class RedisCommandPeeker {
-  constructor (private readonly redis: RedisClient, private readonly keys: RedisKeys) {
+  constructor (private readonly redis: RedisClient, private readonly keys: RedisKeys, dir: string = scriptsDirectory()) {
     // Not one of the store's SCRIPT_NAMES: defined here, by the same loader, with the same includes.
-    redis.defineCommand(COMMAND, { lua: loadScript(scriptsDirectory(), SCRIPT as ScriptName) })
+    redis.defineCommand(COMMAND, { lua: loadScript(dir, SCRIPT as ScriptName) })
   }
 
   async peek (options: PeekOptions, now: number): Promise<PeekedCommand[]> {

@@ -14,7 +14,7 @@ import {
   decodeAnswer, decodeCancel, decodeClaim, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
 } from './redis-replies.js'
 import { RedisCommandPeeker } from './redis-peek.js'
-import { MailboxScripts } from './redis-scripts.js'
+import { MailboxScripts, scriptsDirectory } from './redis-scripts.js'
 import { StoreSignals } from './store-signals.js'
 import type { DeviceAnswer, MailboxStore, PeekedCommand, PeekOptions } from './store.js'
 import type {
@@ -46,6 +46,8 @@ export interface RedisMailboxStoreOptions {
   boxCacheSize?: number
   /** Command ids taken from the global sequence at once (1: one INCR per accept). Default 50. */
   idBlockSize?: number
+  /** Where the Lua scripts are read from (default: scriptsDirectory(); the key guard test passes an instrumented copy). */
+  scriptsDirectory?: string
   /** Time budget of one Redis call on the API connection, ms (config path only). Default 2000. */
   commandTimeoutMs?: number
 }
@@ -59,6 +61,7 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly redis: RedisClient
   private readonly subscriber: RedisClient
   private readonly scripts: MailboxScripts
+  private readonly scriptsDir: string
   private readonly acceptor: RedisAcceptor
   private readonly ids: CommandIds
   private readonly boxes: BoxRefCache
@@ -103,7 +106,8 @@ export class RedisMailboxStore implements MailboxStore {
     this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
-    this.scripts = new MailboxScripts(this.redis)
+    this.scriptsDir = options.scriptsDirectory ?? scriptsDirectory()
+    this.scripts = new MailboxScripts(this.redis, this.scriptsDir)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
       keys: this.keys,
@@ -152,13 +156,13 @@ export class RedisMailboxStore implements MailboxStore {
 
   async getCommand (group: string, commandId: string, now: number): Promise<CommandRecord | null> {
     if (!/^\d{1,20}$/.test(commandId)) return null
-    const reply = await this.guard(() => this.scripts.run('get-command-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    const reply = await this.guard(() => this.scripts.run('get-command-2', this.commandKeys(group, commandId), [commandId, now, group, this.slackMs]))
     return this.emitting(decodeGetCommand(reply, group, commandId))
   }
 
   async cancel (group: string, commandId: string, now: number): Promise<CancelResult> {
     if (!/^\d{1,20}$/.test(commandId)) return { kind: 'not-found' }
-    const reply = await this.guard(() => this.scripts.run('cancel-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    const reply = await this.guard(() => this.scripts.run('cancel-2', this.commandKeys(group, commandId), [commandId, now, group, this.slackMs]))
     return this.emitting(decodeCancel(reply, group, commandId))
   }
 
@@ -166,7 +170,7 @@ export class RedisMailboxStore implements MailboxStore {
     return await this.guard(async () => {
       const ref = isUuid(token) ? await this.resolveBox(bid) : null
       if (ref === null) return null
-      const keys = this.boxKeys(ref)
+      const keys = this.boxKeys(ref).slice(0, 2)
       keys.push(ref.kind === 'tmp' ? keys[1]! : this.keys.namedBoxPending(ref.group, ref.name))
       return decodeList(await this.scripts.run('list-box-3', keys, [...refArgs(ref), bid, token, now]))
     })
@@ -198,9 +202,12 @@ export class RedisMailboxStore implements MailboxStore {
       let total = 0
       for (const [i, group] of groups.entries()) {
         if (total >= limit || due[i]!.length === 0) continue
-        const keys = [this.keys.groupBase(group), this.keys.deadlines(group)]
-        // One script per byte budget: Redis serves other clients between them.
+        // One script per byte budget: Redis serves other clients between them. Each declares the command
+        // keys of the deadlines due now (the script asks for any it finds besides them: includes/declared.lua).
         for (let more = true; more && total < limit;) {
+          const ids = await this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, limit - total)
+          const keys = [this.keys.groupBase(group), this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group),
+            ...ids.map((id) => this.keys.command(group, id))]
           const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes]))
           total += reply.timedOut
           if (reply.withoutRecord > 0) this.reportDeadlinesWithoutRecord(group, reply.withoutRecord)
@@ -263,7 +270,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   /** The dev listing (redis-peek.ts): read-only, built on first use. */
   async peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]> {
-    this.peeker ??= new RedisCommandPeeker(this.redis, this.keys)
+    this.peeker ??= new RedisCommandPeeker(this.redis, this.keys, this.scriptsDir)
     const peeker = this.peeker
     return await this.guard(() => peeker.peek(options, now))
   }
@@ -289,9 +296,21 @@ export class RedisMailboxStore implements MailboxStore {
     return ref
   }
 
+  /** KEYS of the scripts on a box: the group base, the box, and the keys a terminal step writes (deadlines, outbox). */
   private boxKeys (ref: BoxRef): string[] {
     const target = ref.kind === 'tmp' ? this.keys.command(ref.group, ref.commandId) : this.keys.namedBox(ref.group, ref.name)
-    return [this.keys.groupBase(ref.group), target]
+    const keys = [this.keys.groupBase(ref.group), target, ...this.finishKeys(ref.group)]
+    if (ref.kind === 'named') keys.push(this.keys.namedBoxPending(ref.group, ref.name))
+    return keys
+  }
+
+  /** KEYS of the scripts on one command: base, command, deadlines, outbox (its named boxes' indexes are asked for). */
+  private commandKeys (group: string, commandId: string): string[] {
+    return [this.keys.groupBase(group), this.keys.command(group, commandId), ...this.finishKeys(group)]
+  }
+
+  private finishKeys (group: string): string[] {
+    return [this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group)]
   }
 
   private emitting<T> (decoded: { result: T, emitted: boolean }): T {
