@@ -1,4 +1,6 @@
 // Accept on Redis: box index entries first, then the one accept script; retries the rare races it reports.
+import type { ChainableCommander } from 'ioredis'
+import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import type { RedisClient } from '../redis/topology.js'
 import type { Logger } from 'pino'
 import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
@@ -18,6 +20,8 @@ export interface AcceptorContext {
   timing: { graceMs: number, slackMs: number }
   /** Groups this connection already registered in the global group set (cleared on reconnect). */
   registeredGroups: Set<string>
+  /** `broker.redis.wait-replicas`: every index write is followed by WAIT on its node too. */
+  wait?: ReplicaWait | undefined
   /** Remembers where a new box id leads (the store's LRU). */
   remember: (bid: string, ref: BoxRef) => void
   notifyOutbox: () => void
@@ -114,13 +118,17 @@ export class RedisAcceptor {
     req: AcceptRequest, commandId: string, sent: SentDestination[],
     candidates: Map<string, { bid: string }>, expected: Map<string, string>
   ): PreWrite[] {
-    const { redis, keys } = this.ctx
+    const { redis, keys, wait } = this.ctx
     const ttl = this.indexTtl(req)
-    const index = (bid: string, ref: BoxRef): PreWrite => ({ bid, write: () => redis.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', ttl) })
+    // One write each; with wait-replicas, each followed by WAIT on the node of its key (a global key's slot is not the group's).
+    const write = (queue: (pipeline: ChainableCommander) => unknown): () => Promise<unknown> => wait === undefined
+      ? async () => await (queue(redis as unknown as ChainableCommander) as Promise<unknown>)
+      : async () => await writeAndWait(redis, wait, queue)
+    const index = (bid: string, ref: BoxRef): PreWrite => ({ bid, write: write((r) => r.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', ttl)) })
     const writes = sent.filter((d) => d.to === '@tmp').map((d) => index(d.bid, { group: req.group, kind: 'tmp', commandId }))
     for (const [name, c] of candidates) writes.push(index(c.bid, { group: req.group, kind: 'named', name }))
-    for (const bid of expected.values()) writes.push({ bid, write: () => redis.pexpire(keys.boxIndex(bid), ttl, 'GT') })
-    if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: () => redis.sadd(keys.groups(), req.group) })
+    for (const bid of expected.values()) writes.push({ bid, write: write((r) => r.pexpire(keys.boxIndex(bid), ttl, 'GT')) })
+    if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: write((r) => r.sadd(keys.groups(), req.group)) })
     return writes
   }
 

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import type { RedisClient } from '../redis/topology.js'
 import type { AcceptRequest } from './types.js'
 
@@ -50,8 +51,9 @@ export class MailboxScripts {
    * Reads every script (synchronously, once, at start) and defines it on `client`.
    * @param client the API connection
    * @param dir where the .lua files are (default: scriptsDirectory())
+   * @param wait `broker.redis.wait-replicas`: the scripts of WAITED_SCRIPTS are followed by WAIT
    */
-  constructor (private readonly client: RedisClient, dir: string = scriptsDirectory()) {
+  constructor (private readonly client: RedisClient, dir: string = scriptsDirectory(), private readonly wait?: ReplicaWait) {
     for (const name of SCRIPT_NAMES) {
       client.defineCommand(commandName(name), { lua: loadScript(dir, name) })
     }
@@ -65,7 +67,12 @@ export class MailboxScripts {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[COMMAND_NAMES[name]]!
     let declared = keys
     for (let attempt = 1; ; attempt++) {
-      const reply = await method.call(this.client, declared.length, ...declared, ...args)
+      const reply = this.wait !== undefined && WAITED_SCRIPTS.has(name)
+        ? await writeAndWait(this.client, this.wait, (pipeline) => {
+          const queue = (pipeline as unknown as Record<string, (...a: ScriptArg[]) => unknown>)[COMMAND_NAMES[name]]!
+          queue.call(pipeline, declared.length, ...declared, ...args)
+        })
+        : await method.call(this.client, declared.length, ...declared, ...args)
       const missing = missingKeys(reply)
       if (missing === undefined) return reply
       if (attempt >= MAX_KEY_ROUNDS) throw new Error(`${name}: still asked for undeclared keys after ${attempt} runs`)
@@ -73,6 +80,13 @@ export class MailboxScripts {
     }
   }
 }
+
+/**
+ * The scripts whose 2xx tells a client its change is kept: accept, a device's answer, a cancel. The others
+ * are redone after a failover that lost them (a deadline still due times out again; an outbox event not
+ * acknowledged is queued again, with the same webhook-id), so they are not waited for.
+ */
+const WAITED_SCRIPTS = new Set<ScriptName>(['accept-4', 'answer-2', 'cancel-2'])
 
 /** Runs of one call, each adding the keys the last one asked for (a named box's command, then its other boxes). */
 const MAX_KEY_ROUNDS = 5

@@ -107,7 +107,9 @@ export class RedisMailboxStore implements MailboxStore {
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
     this.scriptsDir = options.scriptsDirectory ?? scriptsDirectory()
-    this.scripts = new MailboxScripts(this.redis, this.scriptsDir)
+    const waitReplicas = options.config?.waitReplicas ?? 0
+    const wait = waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: options.config?.waitTimeoutMs ?? 500 } : undefined
+    this.scripts = new MailboxScripts(this.redis, this.scriptsDir, wait)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
       keys: this.keys,
@@ -115,6 +117,7 @@ export class RedisMailboxStore implements MailboxStore {
       ids: this.ids,
       timing: { graceMs: this.graceMs, slackMs: this.slackMs },
       registeredGroups: this.registeredGroups,
+      wait,
       remember: (bid, ref) => this.boxes.set(bid, ref),
       notifyOutbox: () => this.notifyOutbox(),
       logger: this.logger

@@ -29,7 +29,7 @@ export interface RedisCluster {
   replicaOf (masterPort: number): Promise<number>
   /** The port of the master that serves `key`'s slot. */
   masterFor (key: string): Promise<number>
-  /** Waits until every running node says cluster_state:ok and agrees on the masters. */
+  /** Waits until every running node says cluster_state:ok and agrees on the masters, and every replica's link is up. */
   waitHealthy (timeoutMs?: number): Promise<void>
   /** Kills every node and removes the data dir. */
   destroy (): Promise<void>
@@ -96,6 +96,8 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
         for (const node of running()) {
           const info = await withNode(node.port, async (redis) => await redis.call('CLUSTER', 'INFO') as string)
           if (infoField(info, 'cluster_state') !== 'ok') return false
+          const replication = await withNode(node.port, async (redis) => await redis.info('replication'))
+          if (infoField(replication, 'role') === 'slave' && infoField(replication, 'master_link_status') !== 'up') return false
           views.push((await mastersOf(node.port)).join(','))
         }
         return views.length > 0 && views.every((view) => view === views[0]) && views[0]!.split(',').length === 3

@@ -35,6 +35,12 @@ export class RedisProcess {
     await gone
   }
 
+  /** SIGSTOP: it keeps its connections but answers nothing (and replicates nothing). */
+  pause (): void { this.child?.kill('SIGSTOP') }
+
+  /** SIGCONT after pause(). */
+  resume (): void { this.child?.kill('SIGCONT') }
+
   /** Synchronous last resort for process exit. */
   killNow (): void { this.child?.kill('SIGKILL') }
 }

@@ -83,6 +83,7 @@ export async function startRedisSentinel (
         if (master?.running !== true) return false
         const info = await withNode(master.port, async (redis) => await redis.info('replication'))
         if (infoField(info, 'role') !== 'master' || Number(infoField(info, 'connected_slaves')) < replicas) return false
+        if ((info.match(/^slave\d+:.*state=online/gm) ?? []).length < replicas) return false
         for (const s of sentinels.filter((x) => x.running)) {
           const state = await withNode(s.port, async (redis) => await redis.call('SENTINEL', 'MASTER', SENTINEL_MASTER) as string[])
           const field = (name: string): string | undefined => state[state.indexOf(name) + 1]
