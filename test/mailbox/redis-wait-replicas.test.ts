@@ -21,7 +21,11 @@ t.test('Sentinel set, wait-replicas 2', async (t) => {
   const set = await startRedisSentinel(t)
   const prefix = freshPrefix()
   const config: RedisConfig = {
-    url: 'redis://unused', prefix, options: {}, waitReplicas: 2, waitTimeoutMs: 300,
+    url: 'redis://unused',
+    prefix,
+    options: {},
+    waitReplicas: 2,
+    waitTimeoutMs: 300,
     sentinel: { master: set.masterName, nodes: parseRedisNodes(set.sentinelNodes), failoverDetector: false }
   }
   const store = await RedisMailboxStore.connect({ config })
@@ -49,7 +53,11 @@ t.test('Sentinel set, wait-replicas 2', async (t) => {
 t.test('Cluster, wait-replicas 1: the group\'s node and the box index\'s node each WAIT for their replica', async (t) => {
   const cluster = await startRedisCluster(t)
   const config: RedisConfig = {
-    url: 'redis://unused', prefix: freshPrefix(), options: {}, waitReplicas: 1, waitTimeoutMs: 300,
+    url: 'redis://unused',
+    prefix: freshPrefix(),
+    options: {},
+    waitReplicas: 1,
+    waitTimeoutMs: 300,
     cluster: { nodes: parseRedisNodes(cluster.seeds), options: {} }
   }
   const store = await RedisMailboxStore.connect({ config })
