@@ -5,6 +5,7 @@ import type { CallbackConfig, RedisConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackJobProcessor, type CallbackJob } from './bullmq-processor.js'
 import { closeConnection } from '../redis/connection.js'
+import { writeAndWait } from '../redis/replica-wait.js'
 import { createRedisClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { BACKOFF_TYPE, bullmqPrefix, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
@@ -132,6 +133,13 @@ export class BullmqCallbackQueue implements CallbackQueue {
       data: event,
       opts: { jobId: event.id, attempts: Math.max(1, this.config.attempts), backoff: { type: BACKOFF_TYPE }, stackTraceLimit: 0 }
     })))
+    // With wait-replicas the relay acknowledges outbox events only once their jobs reached the replicas:
+    // WAIT on the connection (and, on a Cluster, the node) that took them, or a failover could lose both.
+    const replicas = this.options.redis.waitReplicas ?? 0
+    if (replicas > 0) {
+      const wait = { replicas, timeoutMs: this.options.redis.waitTimeoutMs ?? 500 }
+      await writeAndWait(this.producer, wait, (pipeline) => pipeline.exists(`${this.prefix}:${this.queueName}:meta`))
+    }
   }
 
   async deadLetters (limit = 100): Promise<DeadLetter[]> {
