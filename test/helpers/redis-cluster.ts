@@ -12,6 +12,8 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number
   /** AOF on every node (default off). */
   appendonly?: boolean
+  /** Further redis-server arguments of every node, after the helper's own (the last of a repeated one wins). */
+  extraArgs?: string[]
 }
 
 export interface RedisClusterNode {
@@ -51,7 +53,7 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
       '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
       '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--maxmemory-policy', 'noeviction',
       '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfilename', `appendonly-${port}.aof`,
-      '--appenddirname', `aof-${port}`
+      '--appenddirname', `aof-${port}`, ...(options.extraArgs ?? [])
     ])
   }))
   const cleanup = (): void => { for (const node of nodes) node.process.killNow() }
