@@ -79,32 +79,35 @@ export class CommandIds {
 }
 
 /**
- * A bounded cache of box id -> BoxRef. The mapping never changes, so entries never go stale. Two
- * generations instead of a strict LRU: a full young generation becomes the old one and the old one
- * is dropped; a hit in the old generation moves up. O(1) everywhere (evicting the oldest key of a
- * single Map scans over the holes its deletes left: measured in docs/performance.md).
+ * A bounded cache for mappings that never change (so entries never go stale). Two generations instead
+ * of a strict LRU: a full young generation becomes the old one and the old one is dropped; a hit in the
+ * old generation moves up. O(1) everywhere (evicting the oldest key of a single Map scans over the holes
+ * its deletes left: measured in docs/performance.md).
  */
-export class BoxRefCache {
-  private young = new Map<string, BoxRef>()
-  private old = new Map<string, BoxRef>()
+export class GenerationCache<V> {
+  private young = new Map<string, V>()
+  private old = new Map<string, V>()
   private readonly generation: number
 
   /** @param max roughly how many entries are kept (between max/2 and max) */
   constructor (max: number) { this.generation = Math.max(1, Math.ceil(max / 2)) }
 
-  get (bid: string): BoxRef | undefined {
-    const ref = this.young.get(bid)
-    if (ref !== undefined) return ref
-    const older = this.old.get(bid)
-    if (older !== undefined) this.set(bid, older)
+  get (key: string): V | undefined {
+    const value = this.young.get(key)
+    if (value !== undefined) return value
+    const older = this.old.get(key)
+    if (older !== undefined) this.set(key, older)
     return older
   }
 
-  set (bid: string, ref: BoxRef): void {
+  set (key: string, value: V): void {
     if (this.young.size >= this.generation) {
       this.old = this.young
       this.young = new Map()
     }
-    this.young.set(bid, ref)
+    this.young.set(key, value)
   }
 }
+
+/** Box id -> BoxRef (one round trip per device call instead of two). */
+export class BoxRefCache extends GenerationCache<BoxRef> {}

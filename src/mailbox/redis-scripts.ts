@@ -62,8 +62,9 @@ export class MailboxScripts {
   /**
    * Runs a script; the reply is decoded by the functions of redis-replies.ts. A script that needs a key it
    * was not given (`{-9, key, ...}`, nothing written) runs again with those keys added, a few times at most.
+   * @param learn told the keys that had to be added, so the caller can pass them up front next time
    */
-  async run (name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown> {
+  async run (name: ScriptName, keys: string[], args: ScriptArg[], learn?: (added: string[]) => void): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[COMMAND_NAMES[name]]!
     let declared = keys
     for (let attempt = 1; ; attempt++) {
@@ -74,7 +75,10 @@ export class MailboxScripts {
         })
         : await method.call(this.client, declared.length, ...declared, ...args)
       const missing = missingKeys(reply)
-      if (missing === undefined) return reply
+      if (missing === undefined) {
+        if (attempt > 1) learn?.(declared.slice(keys.length))
+        return reply
+      }
       if (attempt >= MAX_KEY_ROUNDS) throw new Error(`${name}: still asked for undeclared keys after ${attempt} runs`)
       declared = [...declared, ...missing.filter((key) => !declared.includes(key))]
     }

@@ -8,7 +8,7 @@ import { ThrottledLog } from '../redis/throttled-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
-  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
+  BoxRefCache, CommandIds, GenerationCache, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
 } from './redis-connection.js'
 import {
   decodeAnswer, decodeCancel, decodeClaim, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
@@ -65,6 +65,8 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly acceptor: RedisAcceptor
   private readonly ids: CommandIds
   private readonly boxes: BoxRefCache
+  /** Message id -> keys its read or answer had to add (they never change): the next call passes them up front. */
+  private readonly messageKeyHints: GenerationCache<string[]>
   private readonly graceMs: number
   private readonly slackMs: number
   private readonly sweepBudgetBytes: number
@@ -105,6 +107,7 @@ export class RedisMailboxStore implements MailboxStore {
     this.sweepBudgetBytes = Math.max(1, options.sweepBudgetBytes ?? 1_048_576)
     this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
+    this.messageKeyHints = new GenerationCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
     this.scriptsDir = options.scriptsDirectory ?? scriptsDirectory()
     const waitReplicas = options.config?.waitReplicas ?? 0
@@ -182,7 +185,8 @@ export class RedisMailboxStore implements MailboxStore {
   async readMessage (bid: string, mid: string, now: number): Promise<ReadResult> {
     const reply = await this.guard(async () => {
       const ref = isUuid(mid) ? await this.resolveBox(bid) : null
-      return ref === null ? null : await this.scripts.run('read-message-2', this.boxKeys(ref), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs])
+      if (ref === null) return null
+      return await this.scripts.run('read-message-2', this.messageKeys(ref, mid), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs], this.learner(mid))
     })
     return reply === null ? { kind: 'not-found' } : this.emitting(decodeRead(reply, bid, mid))
   }
@@ -192,7 +196,7 @@ export class RedisMailboxStore implements MailboxStore {
       const ref = isUuid(mid) ? await this.resolveBox(bid) : null
       if (ref === null) return null
       const args = [...refArgs(ref), bid, mid, now, ref.group, this.slackMs, answer.status, answer.response]
-      return await this.scripts.run('answer-2', this.boxKeys(ref), args)
+      return await this.scripts.run('answer-2', this.messageKeys(ref, mid), args, this.learner(mid))
     })
     return reply === null ? { kind: 'not-found' } : this.emitting(decodeAnswer(reply))
   }
@@ -305,6 +309,19 @@ export class RedisMailboxStore implements MailboxStore {
     const keys = [this.keys.groupBase(ref.group), target, ...this.finishKeys(ref.group)]
     if (ref.kind === 'named') keys.push(this.keys.namedBoxPending(ref.group, ref.name))
     return keys
+  }
+
+  /**
+   * KEYS of read and answer: boxKeys, plus what an earlier call on this message had to add (a named box's
+   * message leads to a command key the caller cannot know, and to the command's other named boxes).
+   */
+  private messageKeys (ref: BoxRef, mid: string): string[] {
+    const keys = this.boxKeys(ref)
+    return ref.kind === 'named' ? [...keys, ...(this.messageKeyHints.get(mid) ?? [])] : keys
+  }
+
+  private learner (mid: string): (added: string[]) => void {
+    return (added) => { this.messageKeyHints.set(mid, [...(this.messageKeyHints.get(mid) ?? []), ...added]) }
   }
 
   /** KEYS of the scripts on one command: base, command, deadlines, outbox (its named boxes' indexes are asked for). */
