@@ -5,6 +5,9 @@ import type { RedisConfig } from '../../src/config/types.js'
 import { RedisMailboxStore } from '../../src/mailbox/redis-store.js'
 import { ReplicationShortError } from '../../src/redis/replica-wait.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { apiKeyHeader } from '../../src/auth/api-key.js'
+import { createBroker } from '../../src/server/broker.js'
+import { KEYS, testConfig } from '../helpers/config.js'
 import { withNode } from '../helpers/redis-processes.js'
 import { startRedisSentinel } from '../helpers/redis-sentinel.js'
 import { freshPrefix, request, T0 } from '../helpers/redis-store-fixtures.js'
@@ -48,6 +51,21 @@ t.test('Sentinel set, wait-replicas 2', async (t) => {
   for (const replica of set.servers.slice(1)) replica.resume()
   const retried = await store.accept(keyed, T0 + 3)
   t.equal(retried.replayed, true, 'the change was stored on the master: the retry with the same Idempotency-Key finds it')
+
+  // Over HTTP: 503 HERMOD_STORE_NOT_REPLICATED with Retry-After.
+  const broker = await createBroker(testConfig({ broker: { store: 'redis', redis: { ...config, prefix: freshPrefix() } } }))
+  t.teardown(() => broker.close())
+  await set.waitHealthy(2)
+  const post = async (): Promise<{ statusCode: number, json: () => any, headers: Record<string, unknown> }> => await broker.app.inject({
+    method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': apiKeyHeader('prime', KEYS.prime) }, payload: { signCommand: {} }
+  })
+  t.equal((await post()).statusCode, 200, 'replicas up: 200')
+  for (const replica of set.servers.slice(1)) replica.pause()
+  const refused = await post()
+  for (const replica of set.servers.slice(1)) replica.resume()
+  t.equal(refused.statusCode, 503)
+  t.equal(refused.json().code, 'HERMOD_STORE_NOT_REPLICATED')
+  t.equal(refused.headers['retry-after'], '1')
 })
 
 t.test('Cluster, wait-replicas 1: the group\'s node and the box index\'s node each WAIT for their replica', async (t) => {
