@@ -1,5 +1,6 @@
 // broker.redis.cluster / sentinel / wait-replicas: Spring-shaped keys, their environment forms, and what is refused.
 import t from 'tap'
+import { describeConfig } from '../../src/config/describe.js'
 import { loadYaml, problemsOf } from './yaml-fixture.js'
 
 const base = 'server:\n  port: 20400\nbroker:\n  store: redis\n'
@@ -43,4 +44,15 @@ t.test('refused: both modes, a master without sentinels, sentinels without a mas
   t.match(await problems({ BROKER_REDIS_CLUSTER_NODES: 'a:1', BROKER_REDIS_CLUSTER_OPTIONS: '{"scaleReads":"slave"}' }),
     /broker\.redis\.cluster\.options\.scaleReads: must be master \(or unset\)/)
   t.match(await problems({ BROKER_REDIS_WAITREPLICAS: '17' }), /broker\.redis\.wait-replicas/)
+})
+
+t.test('the start-up summary names the mode and the nodes, never a password', async (t) => {
+  const { config } = await loadYaml(t, base, {
+    env: { BROKER_REDIS_SENTINEL_MASTER: 'mymaster', BROKER_REDIS_SENTINEL_NODES: 's1:26379', BROKER_REDIS_SENTINEL_PASSWORD: 'SENTINELPW-Hunter2', BROKER_REDIS_OPTIONS: '{"password":"NODEPW-Hunter2"}' }
+  })
+  const summary = describeConfig(config)
+  t.match(summary, { broker: { redis: { mode: 'sentinel', master: 'mymaster', sentinels: ['s1:26379'], sentinelPassword: 'set', options: ['password'] } } })
+  t.notMatch(JSON.stringify(summary), /Hunter2/)
+  const cluster = await loadYaml(t, base, { env: { BROKER_REDIS_CLUSTER_NODES: 'a:1,b:2' } })
+  t.match(describeConfig(cluster.config), { broker: { redis: { mode: 'cluster', nodes: ['a:1', 'b:2'] } } })
 })
