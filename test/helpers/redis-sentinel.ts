@@ -41,7 +41,7 @@ export async function startRedisSentinel (
     '--replica-announce-ip', '127.0.0.1',
     ...(port === masterPort ? [] : ['--replicaof', '127.0.0.1', String(masterPort)])
   ]
-  const servers = [masterPort, rest[0]!, rest[1]!].map((port) => new RedisProcess(port, dataArgs(port)))
+  const servers = [masterPort, rest[0]!, rest[1]!].map((port) => new RedisProcess(port, undefined, dataArgs(port)))
   const sentinels = rest.slice(2, 5).map((port) => {
     const file = join(dir, `sentinel-${port}.conf`)
     writeFileSync(file, [
@@ -50,7 +50,7 @@ export async function startRedisSentinel (
       `sentinel down-after-milliseconds ${SENTINEL_MASTER} ${options.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${SENTINEL_MASTER} 10000`, `sentinel parallel-syncs ${SENTINEL_MASTER} 1`, ''
     ].join('\n'))
-    return new RedisProcess(port, [file, '--sentinel'])
+    return new RedisProcess(port, undefined, [file, '--sentinel'])
   })
   const all = [...servers, ...sentinels]
   const cleanup = (): void => { for (const proc of all) proc.killNow() }
