@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
 import { closeConnection } from '../redis/connection.js'
+import { ReplicationShortError, writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
@@ -62,6 +63,7 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly subscriber: RedisClient
   private readonly scripts: MailboxScripts
   private readonly scriptsDir: string
+  private readonly wait: ReplicaWait | undefined
   private readonly acceptor: RedisAcceptor
   private readonly ids: CommandIds
   private readonly boxes: BoxRefCache
@@ -112,6 +114,7 @@ export class RedisMailboxStore implements MailboxStore {
     this.scriptsDir = options.scriptsDirectory ?? scriptsDirectory()
     const waitReplicas = options.config?.waitReplicas ?? 0
     const wait = waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: options.config?.waitTimeoutMs ?? 500 } : undefined
+    this.wait = wait
     this.scripts = new MailboxScripts(this.redis, this.scriptsDir, wait)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
@@ -233,13 +236,32 @@ export class RedisMailboxStore implements MailboxStore {
       const groups = await this.redis.smembers(this.keys.groups())
       const replies = await Promise.all(groups.map((g) => this.scripts.run('read-outbox-2', [this.keys.outboxOrder(g), this.keys.outbox(g)], [limit])))
       const entries: Array<OutboxEntry & { group: string }> = []
-      replies.forEach((reply, i) => { for (const entry of decodeOutbox(reply)) entries.push({ ...entry, group: groups[i]! }) })
+      const decoded = replies.map((reply) => decodeOutbox(reply))
+      const replicated = await Promise.all(groups.map(async (g, i) => decoded[i]!.length === 0 || await this.outboxReplicated(g)))
+      decoded.forEach((list, i) => { if (replicated[i] === true) for (const entry of list) entries.push({ ...entry, group: groups[i]! }) })
       entries.sort((a, b) => a.at - b.at || a.event.id.localeCompare(b.event.id))
       const oldest = entries.slice(0, limit)
       if (this.ackHints.size > 100_000) this.ackHints.clear()
       for (const entry of oldest) this.ackHints.set(entry.event.id, entry.group)
       return oldest.map((entry) => entry.event)
     })
+  }
+
+  /**
+   * With wait-replicas: whether what the group's master holds (the outbox events just read among it) has
+   * reached the replicas. WAIT counts up to the caller's own last write, so a fence write comes first; its
+   * offset is past every earlier write of that master. Not yet: the events are left for a later read, so no
+   * callback goes out for a state a failover could still drop (the old master's answer, its timeout).
+   */
+  private async outboxReplicated (group: string): Promise<boolean> {
+    if (this.wait === undefined) return true
+    try {
+      await writeAndWait(this.redis, this.wait, (pipeline) => pipeline.set(this.keys.replicationFence(group), '1', 'PX', 60_000))
+      return true
+    } catch (err) {
+      if (err instanceof ReplicationShortError) return false
+      throw err
+    }
   }
 
   async ackOutbox (ids: string[]): Promise<void> {

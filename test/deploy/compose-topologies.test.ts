@@ -31,12 +31,12 @@ function interpolate (environment: Record<string, string>, vars: Record<string, 
 const argument = (command: string[], name: string): string | undefined => command[command.indexOf(name) + 1]
 const brokersOf = (compose: any): Array<[string, any]> => Object.entries(compose.services).filter(([name]) => name.startsWith('broker-')) as Array<[string, any]>
 
-function checkBrokers (t: Test, compose: any): void {
+function checkBrokers (t: Test, compose: any, replicasPerMaster: number): void {
   const brokers = brokersOf(compose)
   t.equal(brokers.length, 2, 'two brokers')
   for (const [name, service] of brokers) {
     t.equal(service.environment.BROKER_STORE, 'redis', name)
-    t.equal(service.environment.BROKER_REDIS_WAIT_REPLICAS, '1', `${name}: waits for one replica`)
+    t.equal(service.environment.BROKER_REDIS_WAIT_REPLICAS, String(replicasPerMaster), `${name}: waits for every replica`)
     t.notOk('BROKER_REDIS_URL' in service.environment, `${name}: no standalone URL`)
     t.ok(service.volumes.includes('../config/production.yml:/app/config/application.yml:ro'), `${name}: the production config`)
     t.throws(() => interpolate(service.environment, {}), /HERMOD_CLIENT_KEY/, `${name}: refuses to start without the key`)
@@ -86,7 +86,7 @@ t.test('compose.cluster.yml: six cluster nodes with AOF and noeviction, a one-sh
   const init = cluster.services['redis-cluster-init']
   t.match(init.command[0], /redis-cli --cluster create .* --cluster-replicas 1 --cluster-yes/)
   t.same(Object.keys(init.depends_on).sort(), nodes.map(([name]) => name).sort(), 'init waits for every node')
-  checkBrokers(t, cluster)
+  checkBrokers(t, cluster, 1)
   for (const [name, service] of brokersOf(cluster)) {
     t.equal(service.environment.BROKER_REDIS_CLUSTER_NODES, nodes.map(([n]) => `${n}:6379`).join(','), `${name}: every node a seed`)
     t.same(service.depends_on, { 'redis-cluster-init': { condition: 'service_completed_successfully' } })
@@ -110,7 +110,7 @@ t.test('compose.sentinel.yml: a master and two replicas with AOF and noeviction,
   const sentinels = Object.keys(sentinel.services).filter((name) => name.startsWith('sentinel-'))
   t.equal(sentinels.length, 3)
   for (const name of sentinels) t.match(sentinel.services[name].command[0], /sentinel monitor hermod-master redis-master 6379 2/, name)
-  checkBrokers(t, sentinel)
+  checkBrokers(t, sentinel, 2)
   for (const [name, service] of brokersOf(sentinel)) {
     t.equal(service.environment.BROKER_REDIS_SENTINEL_MASTER, 'hermod-master', name)
     t.equal(service.environment.BROKER_REDIS_SENTINEL_NODES, sentinels.map((s) => `${s}:26379`).join(','), `${name}: every sentinel`)

@@ -41,7 +41,8 @@ t.test('the slot of a busy group migrates under load', async (t) => {
   const groupKey = `${prefix}:{g:g0}:due`
   const before = await cluster.masterFor(groupKey)
   let migration = { slot: -1, keys: 0 }
-  const report = await failureScenario(t, brokers, async () => { migration = await migrateSlotOf(cluster, groupKey) }, { warmupMs: 2_000, maxMs: 30_000 })
+  const migrate = async (): Promise<void> => { migration = await migrateSlotOf(cluster, groupKey) }
+  const report = await failureScenario(t, brokers, migrate, { warmupMs: 2_000, maxMs: 30_000 })
   t.not(await cluster.masterFor(groupKey), before, `slot ${migration.slot} moved to another master (${migration.keys} keys)`)
   t.ok(migration.keys > 0, 'the slot held keys of the group while it moved')
   t.same([report.lost, report.unexpected, report.wrongCallbacks], [[], [], []], 'nothing lost, no 5xx, every command one terminal callback')

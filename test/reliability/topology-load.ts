@@ -59,10 +59,11 @@ export interface ScenarioReport {
 /**
  * Runs accepts (a third of them answered by a device through another instance, the rest timing out
  * after 1 s) on all three brokers for `warmupMs`, calls `fail()`, goes on until accepts of every group
- * succeed again for a second (bounded by `maxMs`), then checks every acknowledged command.
+ * succeed again for a second (bounded by `maxMs`), waits for `settle()`, then checks every acknowledged command.
  */
 export async function failureScenario (
-  t: Test, brokers: TopologyBrokers, fail: (() => Promise<void>) | undefined, o: { warmupMs: number, maxMs: number }
+  t: Test, brokers: TopologyBrokers, fail: (() => Promise<void>) | undefined,
+  o: { warmupMs: number, maxMs: number, settle?: () => Promise<void> }
 ): Promise<ScenarioReport> {
   const { apis, receiver, keyOf } = brokers
   const accepted: Array<Accepted & { group: string }> = []
@@ -100,6 +101,8 @@ export async function failureScenario (
   load.stop()
   await load.done
   const lastFailure = failedAt === undefined ? undefined : failures.filter((at) => at >= failedAt!).at(-1)
+  // A demoted master drops what it took after the promotion only when it resyncs: check after that.
+  await o.settle?.()
 
   // Every acknowledged command: still known (status via any instance, retried while the store recovers).
   const lost: string[] = []
