@@ -55,6 +55,8 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
       name: sentinel.master,
       failoverDetector: sentinel.failoverDetector,
       sentinelRetryStrategy: (attempt: number) => reconnectDelay(attempt),
+      // A master demoted under a live connection answers READONLY: reconnect (asking the sentinels again), resend nothing.
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY') ? 1 : false,
       ...(sentinel.username === undefined ? {} : { sentinelUsername: sentinel.username }),
       ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password })
     })
