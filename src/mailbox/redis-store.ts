@@ -6,7 +6,7 @@ import { closeConnection } from '../redis/connection.js'
 import { ReplicationShortError, writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
-import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
+import { GROUP_KEY_SUFFIX, RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
   BoxRefCache, CommandIds, GenerationCache, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
@@ -69,6 +69,8 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly boxes: BoxRefCache
   /** Message id -> keys its read or answer had to add (they never change): the next call passes them up front. */
   private readonly messageKeyHints: GenerationCache<string[]>
+  /** Group -> named boxes' pending index keys its sweeps needed (the box names of a group recur). */
+  private readonly sweepKeyHints = new GenerationCache<string[]>(1_000)
   private readonly graceMs: number
   private readonly slackMs: number
   private readonly sweepBudgetBytes: number
@@ -217,8 +219,9 @@ export class RedisMailboxStore implements MailboxStore {
         for (let more = true; more && total < limit;) {
           const ids = await this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, limit - total)
           const keys = [this.keys.groupBase(group), this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group),
-            ...ids.map((id) => this.keys.command(group, id))]
-          const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes]))
+            ...ids.map((id) => this.keys.command(group, id)), ...(this.sweepKeyHints.get(group) ?? [])]
+          const learn = (added: string[]): void => { this.rememberSweepKeys(group, added) }
+          const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes], learn))
           total += reply.timedOut
           if (reply.withoutRecord > 0) this.reportDeadlinesWithoutRecord(group, reply.withoutRecord)
           more = reply.stoppedAtBudget
@@ -344,6 +347,14 @@ export class RedisMailboxStore implements MailboxStore {
 
   private learner (mid: string): (added: string[]) => void {
     return (added) => { this.messageKeyHints.set(mid, [...(this.messageKeyHints.get(mid) ?? []), ...added]) }
+  }
+
+  /** The named boxes' pending indexes a group's sweeps had to add lately (the most recent 256): passed up front next time. */
+  private rememberSweepKeys (group: string, added: string[]): void {
+    const pending = added.filter((key) => key.startsWith(this.keys.groupBase(group) + GROUP_KEY_SUFFIX.namedBoxPending))
+    if (pending.length === 0) return
+    const known = new Set([...(this.sweepKeyHints.get(group) ?? []), ...pending])
+    this.sweepKeyHints.set(group, [...known].slice(-256))
   }
 
   /** KEYS of the scripts on one command: base, command, deadlines, outbox (its named boxes' indexes are asked for). */
