@@ -163,14 +163,18 @@ t.test('an instance holds at most MAX_STREAMS event streams; past that 503, and 
   const { MAX_STREAMS } = await import('../../src/console/events-routes.js')
   const dev = await startDevBroker(t)
   const open: AbortController[] = []
+  // The responses stay referenced: undici closes the connection of a fetch Response that is garbage-collected
+  // unread, which frees a place under GC pressure and lets the refused request below become a stream.
+  const responses: Response[] = []
   t.teardown(() => { for (const c of open) c.abort() })
   for (let i = 0; i < MAX_STREAMS; i++) {
     const controller = new AbortController()
     open.push(controller)
     const res = await fetch(`${dev.base}/hermod/dev/api/events`, { signal: controller.signal })
+    responses.push(res)
     t.equal(res.status, 200)
   }
-  const refused = await dev.call('GET', '/hermod/dev/api/events')
+  const refused = await dev.call('GET', '/hermod/dev/api/events', undefined, {}, 10_000)
   t.equal(refused.status, 503)
   t.equal(refused.json.code, 'HERMOD_TOO_MANY_STREAMS', JSON.stringify(refused.json))
   t.equal(refused.headers.get('retry-after'), '1', 'as every 503 of the broker')
@@ -180,8 +184,7 @@ t.test('an instance holds at most MAX_STREAMS event streams; past that 503, and 
     const controller = new AbortController()
     const res = await fetch(`${dev.base}/hermod/dev/api/events`, { signal: controller.signal })
     status = res.status
-    if (status === 200) open.push(controller)
-    else await new Promise((resolve) => setTimeout(resolve, 20))
+    if (status === 200) { open.push(controller); responses.push(res) } else await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.equal(status, 200, 'the closed stream\'s place is free again')
 })

@@ -15,8 +15,8 @@ export interface DevBroker {
   broker: Broker
   config: BrokerConfig
   base: string
-  /** A request to the listening broker; the body is parsed when it is JSON. */
-  call (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<DevResponse>
+  /** A request to the listening broker; the body is parsed when it is JSON; `timeoutMs` aborts it (the test fails, never hangs). */
+  call (method: string, path: string, body?: unknown, headers?: Record<string, string>, timeoutMs?: number): Promise<DevResponse>
   /** POSTs a command as `clientId`. */
   post (type: string, body: unknown, clientId?: keyof typeof KEYS): Promise<any>
   /** Answers the first destination of an accepted command through the public device API. */
@@ -41,9 +41,10 @@ export async function startDevBroker (
   await broker.app.listen({ port, host: '127.0.0.1' })
   broker.start()
   const url = `http://127.0.0.1:${port}`
-  const call: DevBroker['call'] = async (method, path, body, headers = {}) => {
+  const call: DevBroker['call'] = async (method, path, body, headers = {}, timeoutMs) => {
     const res = await fetch(`${url}${path}`, {
       method,
+      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
