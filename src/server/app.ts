@@ -11,6 +11,7 @@ import type { BrokerContext } from './context.js'
 import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
+import { swaggerOptions } from './openapi.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
@@ -19,7 +20,6 @@ import { deviceRoutes } from './routes/device-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
-import { VERSION } from '../version.js'
 import { devRoutes } from '../dev/routes.js'
 
 export interface BuildAppOptions {
@@ -93,7 +93,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     done()
   })
   for (const schema of sharedSchemas) app.addSchema(schema)
-  registerMetrics(app, broker.metrics, config.server.contextPath)
+  registerMetrics(app, broker.metrics)
   const overload = config.broker.overload
   let readyAt = Infinity
   app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
@@ -117,31 +117,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     return app
   }
   const prefix = `${contextPath}${config.uriBase}`
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'hermod-broker',
-        version: VERSION,
-        description: 'A Hermod-compatible messaging broker. Server systems post commands with X-Api-Key; devices read and answer them at the box URLs; the broker calls the server system back at {callback-url}/callback/{type}.'
-      },
-      servers: [{ url: '/' }],
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'base64(clientId ":" key)' },
-          adminBasic: { type: 'http', scheme: 'basic' }
-        }
-      },
-      tags: [
-        { name: 'server system', description: 'Hermod\'s API for PRIME, HAG and other integrators' },
-        { name: 'device', description: 'The mobile / desktop app side' },
-        { name: 'operator', description: 'Client generation and dead letters' },
-        { name: 'operations', description: 'Health' },
-        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink' }
-      ]
-    },
-    refResolver: { buildLocalReference: (json) => String(json.$id) }
-  })
+  await app.register(swagger, swaggerOptions(config))
   await app.register(swaggerUi, { routePrefix: `${contextPath}/swagger-ui` })
   app.get(`${contextPath}/v3/api-docs`, { schema: { hide: true } }, async () => app.swagger())
 
