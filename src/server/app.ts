@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { Logger } from 'pino'
 import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
-import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
+import { answerParserRefusals, errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
 import { swaggerOptions } from './openapi.js'
@@ -72,6 +72,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
+  answerParserRefusals(app.server)
   // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
   // another instance can take them, and Connection: close moves the client off this one (R27).
   app.addHook('onRequest', (_request, reply, done) => {
