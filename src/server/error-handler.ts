@@ -46,7 +46,9 @@ const FASTIFY_CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'HERMOD_INVALID_JSON', 'The body is not valid JSON'],
   FST_ERR_BAD_URL: [400, 'HERMOD_INVALID_REQUEST', 'The URL is malformed'],
   FST_ERR_MAX_PARAM_LENGTH: [414, 'HERMOD_URI_TOO_LONG', 'A path segment is longer than 100 characters'],
-  FST_ERR_ASYNC_CONSTRAINT: [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed'],
+  // @fastify/basic-auth: no Authorization header, or not `Basic base64(user:password)`.
+  FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER: [401, 'HERMOD_UNAUTHORIZED', 'Missing or invalid credentials']
 }
 
 export function errorBody (statusCode: number, code: string, message: string): ErrorBody {

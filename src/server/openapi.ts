@@ -35,6 +35,14 @@ export function commonResponses (method: string, url: string): Responses {
   return common
 }
 
+/** A route's own response for a status, followed by what the common one adds (a copy: the route's schema stays as it is). */
+function mergedResponse (own: unknown, common: unknown): unknown {
+  const ownDescription = (own as { description?: unknown }).description
+  const commonDescription = (common as { description?: unknown } | undefined)?.description
+  if (typeof ownDescription !== 'string' || typeof commonDescription !== 'string') return own
+  return { ...(own as object), description: `${ownDescription}. Also ${commonDescription}` }
+}
+
 /** The operationId of a route without one: `GET /dev/api/commands/:commandId` is getDevApiCommandsByCommandId */
 export function derivedOperationId (method: string, url: string, contextPath: string): string {
   const words = url.slice(contextPath.length).split(/[/.\-_]/).filter((w) => w !== '')
@@ -54,7 +62,8 @@ export function documentRoute (
   const own = schema ?? {}
   const dev = prefix.startsWith(`${contextPath}/dev`)
   const devSecurity: Security = config.broker.dev.credentials === undefined ? [] : [{}, { devBasic: [] }]
-  const response: Responses = { ...commonResponses(method, url), ...own.response }
+  const response: Responses = { ...commonResponses(method, url) }
+  for (const [status, entry] of Object.entries(own.response ?? {})) response[status] = mergedResponse(entry, response[status])
   return {
     ...own,
     operationId: own.operationId ?? derivedOperationId(method, url, contextPath),

@@ -2,7 +2,7 @@
 import basicAuth from '@fastify/basic-auth'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { HERMOD_FORBIDDEN, HERMOD_UNAUTHORIZED } from '../errors.js'
+import { CREDENTIALS_REFUSED, HERMOD_FORBIDDEN, HERMOD_UNAUTHORIZED } from '../errors.js'
 import { isLoopback } from './loopback.js'
 import { errorResponse, errorResponses, okResponse } from './schemas.js'
 
@@ -20,7 +20,7 @@ export async function adminRoutes (app: FastifyInstance): Promise<void> {
     await app.register(basicAuth, {
       authenticate: { realm: 'hermod-broker admin' },
       validate: async (username, password) => {
-        if (!timingSafeEqual(digest(`${username}:${password}`), expected)) throw new HERMOD_UNAUTHORIZED()
+        if (!timingSafeEqual(digest(`${username}:${password}`), expected)) throw new HERMOD_UNAUTHORIZED(CREDENTIALS_REFUSED)
       }
     })
     app.addHook('onRequest', app.basicAuth)

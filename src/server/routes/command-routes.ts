@@ -5,7 +5,7 @@ import { authenticateApiKey } from '../../auth/api-key.js'
 import { messageLocation, plugoutUri } from '../../mailbox/links.js'
 import { COMMAND_TYPES, type CommandRecord, type CommandType } from '../../mailbox/types.js'
 import {
-  HERMOD_COMMAND_FINISHED, HERMOD_COMMAND_NOT_FOUND, HERMOD_INVALID_COMMAND, HERMOD_INVALID_REQUEST,
+  API_KEY_REFUSED, HERMOD_COMMAND_FINISHED, HERMOD_COMMAND_NOT_FOUND, HERMOD_INVALID_COMMAND, HERMOD_INVALID_REQUEST,
   HERMOD_UNAUTHORIZED, HERMOD_UNKNOWN_COMMAND_TYPE
 } from '../errors.js'
 import { illFormedStringPath } from '../well-formed.js'
@@ -19,6 +19,8 @@ interface CommandHeader { lifespan?: number, timeout?: number, to?: string[], ex
 type CommandRequest = FastifyRequest<{ Body: Record<string, unknown> | undefined }>
 
 const security = [{ apiKey: [] }]
+const unauthorized = errorResponse(401, 'HERMOD_UNAUTHORIZED: X-Api-Key missing, undecodable, or not an allowed client and key (the same answer in every case)',
+  'HERMOD_UNAUTHORIZED', API_KEY_REFUSED)
 
 /** The payload member each type conventionally carries (handed to the device untouched; the broker checks none of it). */
 const PAYLOAD_MEMBERS: Record<CommandType, string | undefined> = {
@@ -65,7 +67,8 @@ function commandSchema (type: CommandType, maxDestinations: number): object {
     response: {
       200: okResponse('Accepted: the command id and one destination per `to` entry (box id, message id, plugout URI and location)', { $ref: 'AcceptedCommand#' },
         { ...ACCEPTED_EXAMPLE, commandType: type.toUpperCase() }),
-      ...errorResponses(401, 413, 415, 503),
+      ...errorResponses(413, 415, 503),
+      401: unauthorized,
       400: errorResponse(400, 'HERMOD_INVALID_COMMAND: a commandHeader field is invalid (`details` names it), timeout > lifespan, a maximum exceeded, or ' +
         'no body for a type that needs one; HERMOD_INVALID_JSON: the body is not JSON; HERMOD_INVALID_REQUEST: a malformed Idempotency-Key',
       'HERMOD_INVALID_COMMAND', 'Invalid command: commandHeader.timeout (60) must not exceed commandHeader.lifespan (30)'),
@@ -84,7 +87,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   // Callback style (here and in preValidation): no promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
     const client = authenticateApiKey(request.headers['x-api-key'], clients)
-    if (client === undefined) return done(new HERMOD_UNAUTHORIZED())
+    if (client === undefined) return done(new HERMOD_UNAUTHORIZED(API_KEY_REFUSED))
     request.client = client
     done()
   })
@@ -171,7 +174,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       ...byId,
       operationId: 'getCommand',
       summary: 'Query a command\'s state (kept until its lifespan)',
-      response: { 200: okResponse('The command\'s state, destinations and, once answered, the device\'s response', { $ref: 'CommandStatus#' }), ...errorResponses(401, 503), 404: notFound }
+      response: { 200: okResponse('The command\'s state, destinations and, once answered, the device\'s response', { $ref: 'CommandStatus#' }), ...errorResponses(503), 401: unauthorized, 404: notFound }
     }
   }, async (request) => {
     const { commandId } = request.params
@@ -187,7 +190,8 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Cancel a command still in progress (its devices then get 409; a CANCELLED callback is sent)',
       response: {
         200: okResponse('CANCELLED (also when it already was: cancelling twice is not an error)', { $ref: 'CommandStatus#' }),
-        ...errorResponses(401, 503),
+        ...errorResponses(503),
+        401: unauthorized,
         404: notFound,
         409: errorResponse(409, 'HERMOD_COMMAND_FINISHED: the command already reached COMPLETED, REJECTED or TIMEOUT', 'HERMOD_COMMAND_FINISHED', 'Command 688 is already COMPLETED')
       }

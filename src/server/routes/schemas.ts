@@ -85,7 +85,7 @@ export const sharedSchemas = [errorSchema, destinationSchema, acceptedSchema, co
 /** The usual code, message and meaning of each error status, for the entries errorResponses() writes. */
 const ERROR_STATUSES: Record<number, [code: string, message: string, description: string]> = {
   400: ['HERMOD_INVALID_REQUEST', 'Invalid request: querystring/limit must match pattern "^[0-9]{1,4}$"', 'HERMOD_INVALID_REQUEST: a parameter, the query or the body is invalid (`details` names each problem)'],
-  401: ['HERMOD_UNAUTHORIZED', 'Missing or invalid X-Api-Key', 'HERMOD_UNAUTHORIZED: missing or wrong credentials'],
+  401: ['HERMOD_UNAUTHORIZED', 'Missing or invalid credentials', 'HERMOD_UNAUTHORIZED: missing or wrong credentials'],
   403: ['HERMOD_FORBIDDEN', 'the dev API answers loopback callers only unless broker.dev credentials are set', 'HERMOD_FORBIDDEN: not a loopback caller, and no credentials are configured that would let one in'],
   404: ['HERMOD_NOT_FOUND', 'No such command', 'Not found'],
   408: ['HERMOD_REQUEST_TIMEOUT', 'The request was not received in time', 'HERMOD_REQUEST_TIMEOUT'],
