@@ -2,16 +2,12 @@
 // every answer's status, media type and body as the document says, every error a HERMOD_* body; the broker serves on after.
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
-import type { AddressInfo } from 'node:net'
-import { Pool } from 'undici'
+import { apiKeyHeader } from '../../src/auth/api-key.js'
 import type { BrokerConfig } from '../../src/config/types.js'
-import { createBroker } from '../../src/server/broker.js'
-import { KEYS, testConfig } from '../helpers/config.js'
+import { KEYS } from '../helpers/config.js'
 import { redisUrlForTests } from '../helpers/redis-server.js'
 import { dropPrefix, freshPrefix } from '../helpers/redis-store-fixtures.js'
-import { apiKeyHeader } from '../../src/auth/api-key.js'
-import { ADMIN, KnownIds, problemsOf, send, toHttp } from './fuzz-client.js'
-import { operationsOf, type Operation } from './openapi-operations.js'
+import { fuzzConfig, startFuzzTarget } from './fuzz-target.js'
 import { requestsForAll } from './request-arbitraries.js'
 
 /** Requests per store: bounded, so that the file runs well under a minute on a loaded 2-core box. */
@@ -19,49 +15,17 @@ const REQUESTS_PER_STORE = 1500
 /** Replays a failing run: FUZZ_SEED=<the seed the failure printed> (the memory run takes it, the Redis run that plus one). */
 const seed = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 30 : Number(process.env.FUZZ_SEED)
 
-const devConfig = (patch: Parameters<typeof testConfig>[0] = {}): BrokerConfig =>
-  testConfig({ ...patch, broker: { ...patch.broker, dev: { enabled: true }, devSink: true, maxLongPollSeconds: 5, admin: ADMIN } })
-
-/** Posts a few commands through the API, so that generated requests can name real commands, boxes and messages. */
-async function seedCommands (pool: Pool, known: KnownIds): Promise<void> {
-  for (const [type, client, to] of [['sign', 'prime', ['@tmp']], ['authenticate', 'hag', ['john.doe', '@tmp']], ['ping', 'other', ['@tmp']], ['provision', 'prime', ['jane']]] as const) {
-    const res = await pool.request({
-      method: 'POST',
-      path: `/hermod/rest/command/${type}`,
-      headers: { 'x-api-key': apiKeyHeader(client, KEYS[client]), 'content-type': 'application/json' },
-      body: JSON.stringify({ commandHeader: { lifespan: 600, timeout: 600, to } })
-    })
-    known.learn(await res.body.json() as Parameters<KnownIds['learn']>[0])
-  }
-}
-
 async function fuzz (t: Test, config: BrokerConfig, seed: number): Promise<void> {
-  const broker = await createBroker(config)
-  t.teardown(() => broker.close())
-  await broker.app.listen({ port: 0, host: '127.0.0.1' })
-  broker.start()
-  const { port } = broker.app.server.address() as AddressInfo
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 })
-  t.teardown(() => pool.close())
-
-  const doc = await (await pool.request({ method: 'GET', path: '/hermod/v3/api-docs' })).body.json()
-  const operations = operationsOf(doc)
-  const byId = new Map(operations.map((op) => [op.operationId, op]))
+  const target = await startFuzzTarget(t, config)
+  const { operations, pool } = target
   t.ok(operations.length >= 30, `${operations.length} operations in the document`)
-  const known = new KnownIds()
-  await seedCommands(pool, known)
-
   const hits = new Map<string, Map<number, number>>()
   const started = performance.now()
   const property = fc.asyncProperty(requestsForAll(operations), async (request) => {
-    const operation = byId.get(request.operationId) as Operation
-    const http = toHttp(request, operation, known)
-    const answer = await send(pool, http)
-    const statuses = hits.get(operation.operationId) ?? new Map<number, number>()
-    hits.set(operation.operationId, statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1))
-    if (answer.status === 200 && /^post[A-Z][a-z]+Command$/.test(operation.operationId)) known.learn(JSON.parse(answer.text))
-    const problems = problemsOf(operation, http, answer)
-    if (problems.length > 0) throw new Error(`${http.method} ${http.path}: ${problems.join('; ')}\n${answer.text.slice(0, 300)}`)
+    const { status, problems, summary } = await target.check(request)
+    const statuses = hits.get(request.operationId) ?? new Map<number, number>()
+    hits.set(request.operationId, statuses.set(status, (statuses.get(status) ?? 0) + 1))
+    if (problems.length > 0) throw new Error(`${problems.join('; ')}\n${summary}`)
   })
   try {
     await fc.assert(property, { numRuns: REQUESTS_PER_STORE, seed, includeErrorInReport: true })
@@ -90,12 +54,12 @@ async function fuzz (t: Test, config: BrokerConfig, seed: number): Promise<void>
 }
 
 t.test('memory store, dev surface on: every operation, thousands of requests, valid and invalid keys', async (t) => {
-  await fuzz(t, devConfig(), seed)
+  await fuzz(t, fuzzConfig(), seed)
 })
 
 t.test('redis store (127.0.0.1:6379 or REDIS_URL, a fresh key prefix), dev surface on', async (t) => {
   const url = redisUrlForTests() ?? 'redis://127.0.0.1:6379'
   const prefix = freshPrefix()
   t.teardown(() => dropPrefix(url, prefix))
-  await fuzz(t, devConfig({ broker: { store: 'redis', redis: { url, prefix, options: {} } } }), seed + 1)
+  await fuzz(t, fuzzConfig({ broker: { store: 'redis', redis: { url, prefix, options: {} } } }), seed + 1)
 })
