@@ -8,6 +8,8 @@ import type { BenchTarget } from '../bench/hermod-api.js'
 import { runLoad } from '../bench/load-run.js'
 import { startReceiver, type CallbackReceiver } from '../bench/receiver.js'
 import { startPrivateRedis, type PrivateRedis } from '../bench/redis-server.js'
+import type { HostileOptions } from '../bench/hostile/suite.js'
+import { HOSTILE_ARG_OPTIONS, HOSTILE_HELP, hostileOptions, runHostileBench } from './bench-hostile.js'
 import { probeRoundTrip, ProbeFailedError, roundTripRequirement } from './bench-probe.js'
 
 export const BENCH_HELP = `hermod-broker bench: load a broker as server systems, devices and a callback receiver at once
@@ -16,7 +18,7 @@ Usage:
   hermod-broker bench [--store memory|redis] [--redis-url URL] [--set key=value]... [--node-arg ARG]...
                       [--cpu-prof DIR]
   hermod-broker bench --url https://127.0.0.1:20400/hermod/rest --api-key KEY [--receiver-port N]
-                      [--scenario roundtrip|accept|autoanswer] [--duration S] [--requests N] [--connections N]
+                      [--scenario roundtrip|accept|autoanswer|hostile] [--duration S] [--requests N] [--connections N]
                       [--rate N] [--warmup S] [--callback-timeout S] [--pin auto|off] [--json FILE]
 
 Without --url, a broker process is started on a generated config (TLS with its self-signed
@@ -37,6 +39,7 @@ One round trip is tried first; without its callback the bench stops at once and 
   --node-arg     a Node option for the started broker (--node-arg=--max-semi-space-size=32)
   --cpu-prof     profile the started broker (node --cpu-prof); the .cpuprofile is written to DIR when it stops
   --json FILE    also write the result JSON to FILE (it always goes to stdout)
+${HOSTILE_HELP}
 A progress bar is drawn on stderr when it is a terminal.
 `
 
@@ -54,7 +57,9 @@ interface BenchArgs {
   overrides: Record<string, string>
   cpuProfDir?: string
   nodeArgs: string[]
-  scenario: 'accept' | 'roundtrip' | 'autoanswer'
+  scenario: 'accept' | 'roundtrip' | 'autoanswer' | 'hostile'
+  /** --scenario hostile: the suite's options. */
+  hostile?: HostileOptions
   durationMs: number
   maxOperations: number
   connections: number
@@ -93,12 +98,16 @@ export function parseBenchArgs (args: string[]): BenchArgs {
       warmup: { type: 'string' },
       'callback-timeout': { type: 'string' },
       json: { type: 'string' },
-      pin: { type: 'string' }
+      pin: { type: 'string' },
+      ...HOSTILE_ARG_OPTIONS
     }
   })
   if (values.pin !== undefined && values.pin !== 'auto' && values.pin !== 'off') throw new BenchUsageError('--pin is auto or off')
   const scenario = values.scenario ?? 'roundtrip'
-  if (scenario !== 'roundtrip' && scenario !== 'accept' && scenario !== 'autoanswer') throw new BenchUsageError('--scenario is roundtrip, accept or autoanswer')
+  if (scenario !== 'roundtrip' && scenario !== 'accept' && scenario !== 'autoanswer' && scenario !== 'hostile') {
+    throw new BenchUsageError('--scenario is roundtrip, accept, autoanswer or hostile')
+  }
+  if (scenario === 'hostile' && values.url === undefined) throw new BenchUsageError('--scenario hostile runs against a broker: give --url and --api-key')
   if (scenario === 'autoanswer' && values.url !== undefined) throw new BenchUsageError('--scenario autoanswer starts its own broker (set auto-answer rules on a running one and use accept)')
   const store = values.store ?? 'memory'
   if (store !== 'memory' && store !== 'redis') throw new BenchUsageError('--store is memory or redis')
@@ -141,8 +150,15 @@ export function parseBenchArgs (args: string[]): BenchArgs {
       : (values.warmup === '0' ? 0 : positiveNumber('warmup', values.warmup, 2)) * 1000,
     callbackTimeoutMs: positiveNumber('callback-timeout', values['callback-timeout'], 10) * 1000,
     ...(values.json === undefined ? {} : { json: values.json }),
-    pin: values.pin !== 'off' && values.url === undefined
+    pin: values.pin !== 'off' && values.url === undefined,
+    ...(scenario === 'hostile' ? { hostile: hostileFor(values) } : {})
   }
+}
+
+function hostileFor (values: Parameters<typeof hostileOptions>[0] & { url?: string, 'api-key'?: string }): HostileOptions {
+  const url = new URL(values.url!)
+  const target = { origin: url.origin, prefix: url.pathname.replace(/\/+$/, ''), apiKey: values['api-key']! }
+  return hostileOptions(values, target, positiveNumber, (message) => new BenchUsageError(message))
 }
 
 /**
@@ -164,6 +180,8 @@ export async function runBench (args: string[]): Promise<number> {
     }
     throw err
   }
+
+  if (options.scenario === 'hostile') return await runHostileBench(options.hostile!, options.json)
 
   const aborter = new AbortController()
   const onSignal = (): void => { aborter.abort() }

@@ -131,6 +131,13 @@ function buildBrokerSettings (
       maxRssBytes: broker.overload['max-rss-bytes'],
       startGraceMs: broker.overload['start-grace-ms']
     },
+    rateLimit: {
+      enabled: broker['rate-limit'].enabled,
+      windowMs: broker['rate-limit']['window-ms'],
+      perClientMax: broker['rate-limit']['per-client-max'],
+      perBoxMax: broker['rate-limit']['per-box-max'],
+      perAddressMax: broker['rate-limit']['per-address-max']
+    },
     log: { level: log.level, pretty: log.pretty },
     trustProxy: broker['trust-proxy'],
     dataDir: resolve(cwd, broker['data-dir'])

@@ -185,6 +185,19 @@ const brokerSchema: SchemaNode = {
         'start-grace-ms': integer(5000, 0, 600000)
       }
     },
+    // Per-client and per-device request budgets (src/server/rate-limit/): off unless enabled, see docs/configuration.md.
+    'rate-limit': {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: flag(false),
+        'window-ms': integer(60000, 1000, 3600000),
+        'per-client-max': integer(6000, 1),
+        'per-box-max': integer(600, 1),
+        'per-address-max': integer(6000, 1)
+      }
+    },
     log: {
       type: 'object',
       additionalProperties: false,

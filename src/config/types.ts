@@ -123,11 +123,27 @@ export interface BrokerSettings {
     /** No shedding for this long after the app is ready: start-up work (module loading, TLS) is not overload. */
     startGraceMs: number
   }
+  /** Request budgets per window (@fastify/rate-limit): past one, `429 HERMOD_RATE_LIMITED` with Retry-After. */
+  rateLimit: RateLimitSettings
   log: { level: string, pretty: 'auto' | boolean }
   /** Trust a proxy's X-Forwarded-* headers (Fastify's trustProxy: true/false, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string
   /** Where the broker keeps files across restarts (the generated self-signed certificate), absolute. */
   dataDir: string
+}
+
+/** `broker.rate-limit`: counted in Redis (shared by every instance) on the Redis store, in memory otherwise. */
+export interface RateLimitSettings {
+  /** Off by default (docs/configuration.md says why). */
+  enabled: boolean
+  /** The fixed window the budgets below are counted in, ms. */
+  windowMs: number
+  /** Requests per window of one server system on the command API, keyed by its client id. */
+  perClientMax: number
+  /** Requests per window to one box on the device API (a long poll counts once, however long it waits). */
+  perBoxMax: number
+  /** Requests per window from one remote address on the device API (IPv6: per /64). */
+  perAddressMax: number
 }
 
 /** `broker.dev`: the dev API, the dev callback sink, the dev content provider. */

@@ -12,6 +12,7 @@ import { answerParserRefusals, errorBody, handleClientError, registerErrorHandli
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
 import { swaggerOptions } from './openapi.js'
+import { rateLimiting } from './rate-limit/plugin.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
 import { adminRoutes } from './routes/admin-routes.js'
@@ -67,7 +68,10 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     // What the router and Node's parser refuse gets our error body too, never the URL echoed back.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: handleClientError,
-    ...options.server
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
+    ...({ http: { requireHostHeader: false } } as object),
+    ...options.server,
+    ...(options.server?.https == null ? {} : { https: { ...options.server.https, requireHostHeader: false } })
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
@@ -122,6 +126,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(swaggerUi, { routePrefix: `${contextPath}/swagger-ui` })
   app.get(`${contextPath}/v3/api-docs`, { schema: { hide: true } }, async () => app.swagger())
 
+  await app.register(rateLimiting)
   await app.register(commandRoutes, { prefix })
   await app.register(deviceRoutes, { prefix })
   await app.register(utilRoutes, { prefix })

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { IdempotencyConflictError, StoreUnavailableError } from '../mailbox/store.js'
-import { HERMOD_INVALID_REQUEST, HERMOD_NOT_FOUND } from './errors.js'
+import { HERMOD_NOT_FOUND } from './errors.js'
 import { redactPath } from './redact.js'
 
 /** The body of every error answer (protocol.md section 9). */
@@ -102,10 +102,11 @@ export function registerErrorHandling (app: FastifyInstance): void {
     }
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
   })
-  // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400; ours, not Node's empty one (answerParserRefusals turns Node's off).
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(new HERMOD_INVALID_REQUEST('the Host header is missing'))
-    done()
+  // RFC 9112 section 3.2: an HTTP/1.1 request without Host is a 400 (Node's own check is off: buildApp).
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersion !== '1.1') return done()
+    void reply.code(400).header('connection', 'close')
+      .send(errorBody(400, 'HERMOD_INVALID_REQUEST', 'Invalid request: an HTTP/1.1 request needs a Host header'))
   })
   // A request answered before its body was in (an early 401, 413, 404): a later parser error on that body must not
   // add a second answer nobody asked for (handleClientError).
@@ -165,13 +166,11 @@ export function handleClientError (this: FastifyInstance, error: NodeJS.ErrnoExc
 }
 
 /**
- * The answers Node's HTTP server would write itself, without a body or a code, made ours: a missing Host (checked by
- * registerErrorHandling's hook instead), an Expect other than 100-continue (417), CONNECT (no proxy here: 404, where
- * Node would drop the connection without a word).
+ * The answers Node's HTTP server would write itself, without a body or a code, made ours: an Expect other than
+ * 100-continue (417), CONNECT (no proxy here: 404, where Node would drop the connection without a word). A missing
+ * Host is registerErrorHandling's (Node's check is off: buildApp).
  */
 export function answerParserRefusals (server: Server): void {
-  // Read by Node on every request (http.Server's requireHostHeader option, which Fastify does not pass for https).
-  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false
   server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify(errorBody(417, 'HERMOD_EXPECTATION_FAILED', 'Only Expect: 100-continue is supported'))
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })

@@ -21,6 +21,7 @@ export const HERMOD_BOX_NOT_FOUND = createError('HERMOD_BOX_NOT_FOUND', 'No such
 export const HERMOD_MESSAGE_NOT_FOUND = createError('HERMOD_MESSAGE_NOT_FOUND', 'No such message', 404)
 export const HERMOD_MESSAGE_DECIDED = createError('HERMOD_MESSAGE_DECIDED', 'The command of this message is already %s', 409)
 export const HERMOD_MESSAGE_TIMED_OUT = createError('HERMOD_MESSAGE_TIMED_OUT', 'The command of this message timed out', 410)
+export const HERMOD_RATE_LIMITED = createError('HERMOD_RATE_LIMITED', 'Too many requests: %s', 429)
 export const HERMOD_STORE_UNAVAILABLE = createError('HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly', 503)
 export const HERMOD_OVERLOADED = createError('HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly', 503)
 export const HERMOD_INTERNAL = createError('HERMOD_INTERNAL', 'Internal error', 500)

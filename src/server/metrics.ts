@@ -12,6 +12,8 @@ export class BrokerMetrics {
   readonly deadlinesWithoutRecord = new Counter({ name: 'hermod_deadlines_without_record_total', help: 'Deadlines the sweeper found without their command record (unswept past lifespan + broker.purge-grace-ms): no TIMEOUT event was written', registers: [this.registry] })
   readonly callbackAttempts = new Counter({ name: 'hermod_callback_attempts_total', help: 'Callback delivery attempts, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly callbacksQueueFull = new Counter({ name: 'hermod_callbacks_queue_full_total', help: 'Callbacks dead-lettered without an attempt because the embedded callback queue was full (queue-max-events / queue-max-bytes)', registers: [this.registry] })
+  readonly rateLimited = new Counter({ name: 'hermod_rate_limited_total', help: 'Requests refused with 429 HERMOD_RATE_LIMITED, by the budget they exceeded (client, box, address)', labelNames: ['limit'] as const, registers: [this.registry] })
+  readonly rateLimitFailures = new Counter({ name: 'hermod_rate_limit_failures_total', help: 'Requests let through uncounted because the rate-limit counter failed (Redis down or slow)', registers: [this.registry] })
   readonly requestDuration = new Histogram({
     name: 'hermod_http_request_duration_seconds',
     help: 'HTTP request duration, by route and status class',

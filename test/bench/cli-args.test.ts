@@ -21,7 +21,7 @@ t.test('a running broker must be on loopback and needs an API key', async (t) =>
 t.test('bad values are usage errors', async (t) => {
   t.throws(() => parseBenchArgs(['--duration', '0']), /--duration must be a positive number/)
   t.throws(() => parseBenchArgs(['--connections', '2.5']), /positive integer/)
-  t.throws(() => parseBenchArgs(['--scenario', 'soak']), /roundtrip, accept or autoanswer/)
+  t.throws(() => parseBenchArgs(['--scenario', 'soak']), /roundtrip, accept, autoanswer or hostile/)
   t.throws(() => parseBenchArgs(['--scenario', 'autoanswer', '--url', 'https://127.0.0.1:1/hermod/rest', '--api-key', 'x']), /starts its own broker/)
   t.throws(() => parseBenchArgs(['--set', 'novalue']), /key=value/)
   t.throws(() => parseBenchArgs(['--bogus']), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' })
@@ -45,5 +45,19 @@ t.test('runBench answers 2 for a bad command line and 0 for --help, without star
   }
   t.equal(bad, 2)
   t.equal(help, 0)
-  t.match(written.join(''), /--scenario is roundtrip, accept or autoanswer[\s\S]*Usage:/)
+  t.match(written.join(''), /--scenario is roundtrip, accept, autoanswer or hostile[\s\S]*Usage:/)
+})
+
+t.test('--scenario hostile: against --url only, its own options with bounded defaults', async (t) => {
+  const url = ['--url', 'https://127.0.0.1:20400/hermod/rest', '--api-key', 'k']
+  t.match(parseBenchArgs(['--scenario', 'hostile', ...url]).hostile, {
+    origin: 'https://127.0.0.1:20400', prefix: '/hermod/rest', apiKey: 'k', cutWithinMs: 100_000, herd: 1000, flood: 256, bodyLimit: 1_048_576
+  })
+  t.match(parseBenchArgs(['--scenario', 'hostile', ...url, '--other-api-key', 'o', '--rate-limit', '50', '--herd', '10', '--cases', 'bad-json, rate-limit']).hostile,
+    { otherApiKey: 'o', rateLimit: 50, herd: 10, cases: ['bad-json', 'rate-limit'] })
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile']), /give --url and --api-key/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', '--url', 'https://hermod.example.com/hermod/rest', '--api-key', 'k']), /loopback/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--cases', 'bad-json,slowloris']), /unknown slowloris/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--herd', '100000']), /at most 10000/)
+  t.throws(() => parseBenchArgs(['--scenario', 'hostile', ...url, '--flood', '0']), /--flood must be a positive integer/)
 })

@@ -137,6 +137,7 @@ broker:
   admin: { username: ops, password: pw }
   dev-sink: true
   overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
+  rate-limit: { enabled: true, window-ms: 10000, per-client-max: 50, per-box-max: 5, per-address-max: 20 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
   data-dir: /var/lib/hermod
@@ -156,6 +157,7 @@ broker:
     dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
+    rateLimit: { enabled: true, windowMs: 10000, perClientMax: 50, perBoxMax: 5, perAddressMax: 20 },
     log: { level: 'warn', pretty: false },
     trustProxy: '10.0.0.0/8',
     dataDir: '/var/lib/hermod'

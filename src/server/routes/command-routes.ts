@@ -67,7 +67,7 @@ function commandSchema (type: CommandType, maxDestinations: number): object {
     response: {
       200: okResponse('Accepted: the command id and one destination per `to` entry (box id, message id, plugout URI and location)', { $ref: 'AcceptedCommand#' },
         { ...ACCEPTED_EXAMPLE, commandType: type.toUpperCase() }),
-      ...errorResponses(413, 415, 503),
+      ...errorResponses(413, 415, 429, 503),
       401: unauthorized,
       400: errorResponse(400, 'HERMOD_INVALID_COMMAND: a commandHeader field is invalid (`details` names it), timeout > lifespan, a maximum exceeded, or ' +
         'no body for a type that needs one; HERMOD_INVALID_JSON: the body is not JSON; HERMOD_INVALID_REQUEST: a malformed Idempotency-Key',
@@ -91,6 +91,8 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     request.client = client
     done()
   })
+  // Per client id, counted after the API-key check above (route-level hooks run after the scope's).
+  await app.rateLimits.protect(app, 'client')
 
   function destinationsOf (command: CommandRecord): object[] {
     return command.destinations.map((d) => ({
@@ -174,7 +176,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       ...byId,
       operationId: 'getCommand',
       summary: 'Query a command\'s state (kept until its lifespan)',
-      response: { 200: okResponse('The command\'s state, destinations and, once answered, the device\'s response', { $ref: 'CommandStatus#' }), ...errorResponses(503), 401: unauthorized, 404: notFound }
+      response: { 200: okResponse('The command\'s state, destinations and, once answered, the device\'s response', { $ref: 'CommandStatus#' }), ...errorResponses(429, 503), 401: unauthorized, 404: notFound }
     }
   }, async (request) => {
     const { commandId } = request.params
@@ -190,7 +192,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Cancel a command still in progress (its devices then get 409; a CANCELLED callback is sent)',
       response: {
         200: okResponse('CANCELLED (also when it already was: cancelling twice is not an error)', { $ref: 'CommandStatus#' }),
-        ...errorResponses(503),
+        ...errorResponses(429, 503),
         401: unauthorized,
         404: notFound,
         409: errorResponse(409, 'HERMOD_COMMAND_FINISHED: the command already reached COMPLETED, REJECTED or TIMEOUT', 'HERMOD_COMMAND_FINISHED', 'Command 688 is already COMPLETED')

@@ -31,6 +31,9 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
     type: 'object',
     properties: { bid: { type: 'string', description: 'The box id', examples: [BID] }, mid: { type: 'string', description: 'The message id (`mid` of a destination)', examples: [MID] } }
   }
+  // Per remote address, then per box; a long poll is one request however long it waits.
+  await app.rateLimits.protect(app, 'address')
+  await app.rateLimits.protect(app, 'box')
 
   app.get<{ Params: { bid: string }, Querystring: { token?: string, wait?: string } }>('/ms/:bid', {
     schema: {
@@ -67,7 +70,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
             }
           }
         }, { bid: BID, messages: [{ mid: MID, commandType: 'SIGN', location: LOCATION, createdAt: '2026-01-01T12:00:00.000Z', timeoutAt: '2026-01-01T12:00:30.000Z' }] }),
-        ...errorResponses(503),
+        ...errorResponses(429, 503),
         400: errorResponse(400, `HERMOD_INVALID_REQUEST: \`wait\` is not 0..${maxWait}, or a parameter is malformed`, 'HERMOD_INVALID_REQUEST', `Invalid request: wait must be between 0 and ${maxWait} seconds`),
         404: errorResponse(404, 'HERMOD_BOX_NOT_FOUND: no such box, or a missing or wrong token (the same answer)', 'HERMOD_BOX_NOT_FOUND', 'No such box')
       }
@@ -150,7 +153,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
           header: { lifespan: 30, timeout: 30, createdAt: '2026-01-01T12:00:00.000Z', timeoutAt: '2026-01-01T12:00:30.000Z' },
           command: { signCommand: { params: { format: 'pkcs7', mechanism: 'CKM_SHA256_RSA_PKCS' } } }
         }),
-        ...errorResponses(503),
+        ...errorResponses(429, 503),
         404: messageNotFound,
         409: decided,
         410: timedOut,
@@ -207,7 +210,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       },
       response: {
         200: okResponse('Decided: COMPLETED (status OK) or REJECTED; the callback follows', { type: 'object', properties: { state: { type: 'string', enum: ['COMPLETED', 'REJECTED'] } } }, { state: 'COMPLETED' }),
-        ...errorResponses(413, 415, 503),
+        ...errorResponses(413, 415, 429, 503),
         400: errorResponse(400, 'HERMOD_INVALID_ANSWER: `status` missing or not OK / REJECTED; HERMOD_INVALID_JSON: the body is not JSON', 'HERMOD_INVALID_ANSWER',
           'Invalid answer: body must have required property \'status\''),
         404: messageNotFound,

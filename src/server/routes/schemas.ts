@@ -94,6 +94,7 @@ const ERROR_STATUSES: Record<number, [code: string, message: string, description
   413: ['HERMOD_PAYLOAD_TOO_LARGE', 'The body is larger than the configured limit', 'HERMOD_PAYLOAD_TOO_LARGE: the body exceeds broker.commands.body-limit'],
   415: ['HERMOD_UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/json', 'HERMOD_UNSUPPORTED_MEDIA_TYPE: a body that is not application/json'],
   422: ['HERMOD_IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', 'HERMOD_IDEMPOTENCY_CONFLICT'],
+  429: ['HERMOD_RATE_LIMITED', 'Too many requests; try again after Retry-After seconds', 'HERMOD_RATE_LIMITED: a rate limit is reached (broker.rate-limit; off by default)'],
   502: ['HERMOD_CONTENT_PROVIDER_FAILED', 'The content provider failed', 'HERMOD_CONTENT_PROVIDER_FAILED'],
   503: ['HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly', 'HERMOD_STORE_UNAVAILABLE: the store did not answer; try again (Retry-After)']
 }
@@ -109,9 +110,15 @@ export function errorResponse (status: number, description: string, code = ERROR
   }
 }
 
-/** `{ 4xx: HermodError }` response entries for the given statuses, with their usual meaning (see errorResponse for a route's own). */
+/** The Retry-After header of a 429 (broker.rate-limit). */
+const retryAfter = { 'retry-after': { type: 'integer', description: 'Seconds until the window ends' } }
+
+/** `{ 4xx: HermodError }` entries for the given statuses, with their usual meaning (429 with Retry-After; a route's own: errorResponse). */
 export function errorResponses (...statuses: number[]): Record<string, unknown> {
-  return Object.fromEntries(statuses.map((s) => [s, errorResponse(s, ERROR_STATUSES[s]?.[2] ?? 'Error')]))
+  return Object.fromEntries(statuses.map((s) => {
+    const entry = errorResponse(s, ERROR_STATUSES[s]?.[2] ?? 'Error')
+    return [s, s === 429 ? { ...entry, headers: retryAfter } : entry]
+  }))
 }
 
 /** A success response: a description, the schema and optionally an example (all three show in Swagger UI). */
