@@ -68,9 +68,10 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     // What the router and Node's parser refuse gets our error body too, never the URL echoed back.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: handleClientError,
-    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
-    ...({ http: { requireHostHeader: false } } as object),
     ...options.server,
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
+    // Merged into the process's own http / https options (start.ts, tests), which would otherwise replace it.
+    ...({ http: { ...(options.server as { http?: object } | undefined)?.http, requireHostHeader: false } } as object),
     ...(options.server?.https == null ? {} : { https: { ...options.server.https, requireHostHeader: false } })
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)

@@ -92,3 +92,15 @@ t.test('what Node\'s HTTP server would answer itself is a HERMOD body too: no Ho
     t.equal(parseRaw(answer).status, 401)
   }
 })
+
+t.test('a missing Host is a HERMOD 400 also when the process passes its own http options (found by the raw-request fuzzer)', async (t) => {
+  // Shrunk: GET /hermod/rest/command/x HTTP/1.1 without Host, on a broker built with server.http options: Node's empty 400.
+  const server = { keepAliveTimeout: 72_000, http: { connectionsCheckingInterval: 50 } }
+  const broker = await createBroker(testConfig(), { server })
+  t.teardown(() => broker.close())
+  await broker.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (broker.app.server.address() as AddressInfo).port
+  const noHost = parseRaw(await rawExchange(port, 'GET /hermod/rest/command/x HTTP/1.1\r\n\r\n'))
+  t.equal(noHost.status, 400)
+  t.equal(noHost.body?.code, 'HERMOD_INVALID_REQUEST')
+})
