@@ -57,9 +57,11 @@ t.test('memory store, dev surface on: every operation, thousands of requests, va
   await fuzz(t, fuzzConfig(), seed)
 })
 
-t.test('redis store (127.0.0.1:6379 or REDIS_URL, a fresh key prefix), dev surface on', async (t) => {
+t.test('redis store (127.0.0.1:6379 or REDIS_URL, a fresh key prefix), dev surface on, rate limits low enough to be reached', async (t) => {
   const url = redisUrlForTests() ?? 'redis://127.0.0.1:6379'
   const prefix = freshPrefix()
   t.teardown(() => dropPrefix(url, prefix))
-  await fuzz(t, fuzzConfig({ broker: { store: 'redis', redis: { url, prefix, options: {} } } }), seed + 1)
+  // Budgets a run reaches (about 200 command requests per client, dozens per known box): the 429s are checked too.
+  const rateLimit = { enabled: true, windowMs: 60_000, perClientMax: 150, perBoxMax: 40, perAddressMax: 100_000 }
+  await fuzz(t, fuzzConfig({ broker: { store: 'redis', redis: { url, prefix, options: {} }, rateLimit } }), seed + 1)
 })
