@@ -15,6 +15,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The Redis store's Lua scripts are read from the source tree at run time.
 COPY src/mailbox/scripts ./src/mailbox/scripts
+# The developer console page (plain ES modules and CSS) is served from the source tree too.
+COPY src/console/web ./src/console/web
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config

@@ -10,5 +10,7 @@ export default [
       'no-template-curly-in-string': 'off',
       '@stylistic/max-len': ['error', { code: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }]
     }
-  }
+  },
+  // The console page runs in the browser (plain ES modules, no build).
+  { files: ['src/console/web/**/*.js'], languageOptions: { globals: { location: 'readonly', EventSource: 'readonly' } } }
 ]

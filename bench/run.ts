@@ -17,6 +17,7 @@ import { startCeiling } from './ceiling-process.js'
 import { measureExpiry } from './expiry.js'
 import { machineInfo, waitForQuiet } from './machine.js'
 import { measurePending } from './pending.js'
+import { measureRedisCost } from './redis-cost.js'
 import { measureBusyBoxListing, measureTimeoutBurst } from './script-time.js'
 import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
 import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
@@ -283,6 +284,8 @@ async function main (): Promise<void> {
     // Issue 8's sizes: 4,000 decided 4 KB messages in one named box; 40 commands of 1 MiB due at once (--quick: a quarter).
     const listBusyBoxRedis = redis === undefined ? redisError! : await guarded('listBusyBoxRedis', s, async () => await measureBusyBoxListing(redis, { decided: s.quick ? 1_000 : 4_000, pending: 3, payloadBytes: 4096 }))
     const timeoutBurstRedis = redis === undefined ? redisError! : await guarded('timeoutBurstRedis', s, async () => await measureTimeoutBurst(redis, { commands: s.quick ? 10 : 40, payloadBytes: 1 << 20 }))
+    // Each operation alone, INFO commandstats and redis-server's CPU (bench/redis-cost.ts; `npm run bench:redis-cost` runs only this).
+    const redisCostRedis = redis === undefined ? redisError! : await guarded('redisCostRedis', s, async () => await measureRedisCost(redis, { count: s.quick ? 5_000 : 20_000 }))
 
     const rows: SuiteResult['rows'] = {
       ceiling: throughput.get('ceiling')!,
@@ -299,7 +302,8 @@ async function main (): Promise<void> {
       expiryMemory,
       expiryRedis,
       listBusyBoxRedis,
-      timeoutBurstRedis
+      timeoutBurstRedis,
+      redisCostRedis
     }
     const ratio = ratios(rows)
     const result: SuiteResult = {

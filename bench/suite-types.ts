@@ -4,6 +4,7 @@ import type { RunResult } from '../src/bench/result.js'
 import type { ExpiryResult } from './expiry.js'
 import type { MachineInfo } from './machine.js'
 import type { PendingResult } from './pending.js'
+import type { RedisCostResult } from './redis-cost.js'
 import type { ScriptTimeResult } from './script-time.js'
 
 /** A row that could not be measured (e.g. the Redis store is not in this build yet), or was left out with --only. */
@@ -90,6 +91,8 @@ export interface SuiteResult {
     listBusyBoxRedis: Row<ScriptTimeResult & Measured>
     /** Redis time of timing out a burst of large commands at once. */
     timeoutBurstRedis: Row<ScriptTimeResult & Measured>
+    /** Redis CPU per operation, each operation alone (redis-cost.ts). Absent in results from before it existed. */
+    redisCostRedis?: Row<RedisCostResult & Measured>
   }
   /** perSecond / ceiling perSecond for the throughput rows. */
   ratios: Record<string, number | null>

@@ -1,5 +1,6 @@
 // Ratios against the ceiling, the issue's targets, and the Markdown table `npm run bench` prints.
-import type { RowName, SuiteResult, TargetCheck, ThroughputRow, UnavailableRow } from './suite-types.js'
+import type { RedisCostResult } from './redis-cost.js'
+import type { Measured, RowName, SuiteResult, TargetCheck, ThroughputRow, UnavailableRow } from './suite-types.js'
 
 type Rows = SuiteResult['rows']
 
@@ -50,8 +51,18 @@ export function checkTargets (rows: Rows, ratio: Record<string, number | null>):
     below('half-rate-p99-memory', 'accept p99 at half the maximum rate, embedded store', ok(rows.halfRateMemory)?.latencyMs.p99, 10, 'ms'),
     below('expiry-p99-redis', 'deadline -> TIMEOUT callback p99, Redis store', ok(rows.expiryRedis)?.delayMs.p99, 1000, 'ms'),
     below('expiry-p99-memory', 'deadline -> TIMEOUT callback p99, embedded store', ok(rows.expiryMemory)?.delayMs.p99, 1000, 'ms'),
+    below('redis-cpu-per-accept', 'Redis CPU per accept (private redis-server, accepts alone)', costOf(rows, 'accept')?.processUs, 40, 'µs'),
     { id: 'redis-bytes-per-pending', description: 'Redis memory per pending command beyond its payload', value: overhead, unit: 'B', limit: '<= 600', holds: overhead === null ? null : overhead <= 600 }
   ]
+}
+
+/** One operation's cost in the Redis cost row, when measured. */
+function costOf (rows: Rows, operation: string): RedisCostResult['operations'][number] | undefined {
+  return costRow(rows)?.operations.find((op) => op.operation === operation)
+}
+
+function costRow (rows: Rows): (RedisCostResult & Measured) | undefined {
+  return rows.redisCostRedis === undefined ? undefined : ok<RedisCostResult & Measured>(rows.redisCostRedis)
 }
 
 function throughputCell (row: ThroughputRow, unit: string): string {
@@ -87,7 +98,8 @@ const LABELS: Record<RowName, string> = {
   expiryMemory: 'Expiry: deadline to TIMEOUT callback, embedded store',
   expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store',
   listBusyBoxRedis: 'Redis script time: one listing of a busy named box',
-  timeoutBurstRedis: 'Redis script time: a timeout burst of large commands'
+  timeoutBurstRedis: 'Redis script time: a timeout burst of large commands',
+  redisCostRedis: 'Redis CPU per operation, each alone (µs; ops/s one shard sustains at 100 % CPU)'
 }
 
 const TARGET_OF: Partial<Record<RowName, string>> = {
@@ -98,7 +110,8 @@ const TARGET_OF: Partial<Record<RowName, string>> = {
   halfRateRedis: 'half-rate-p99-redis',
   pendingRedis: 'redis-bytes-per-pending',
   expiryMemory: 'expiry-p99-memory',
-  expiryRedis: 'expiry-p99-redis'
+  expiryRedis: 'expiry-p99-redis',
+  redisCostRedis: 'redis-cpu-per-accept'
 }
 
 function cell (name: RowName, rows: Rows): string {
@@ -126,6 +139,11 @@ function cell (name: RowName, rows: Rows): string {
     case 'listBusyBoxRedis': case 'timeoutBurstRedis': {
       const r = ok(rows[name])!
       return `${r.scenario}: longest script ${ms(r.longestScriptUs / 1000)}, ${num(r.scriptCalls)} script${r.scriptCalls === 1 ? '' : 's'} ${ms(r.totalScriptUs / 1000)} in all${disturbed(r)}`
+    }
+    case 'redisCostRedis': {
+      const r = costRow(rows)!
+      const perShard = (n: number | null): string => n === null ? '' : ` (${num(n)}/s)`
+      return r.operations.map((op) => `${op.operation} ${op.processUs ?? `${op.scriptUs} script`}${perShard(op.perSecondPerShard)}`).join('; ') + disturbed(r)
     }
   }
 }

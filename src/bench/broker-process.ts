@@ -65,7 +65,7 @@ function brokerEntry (): { script: string, loader: string[] } {
 /** The generated config file: JSON, which is YAML. One client, `bench`, whose callbacks go to the receiver. */
 function configText (port: number, key: string, callbackUrl: string | undefined, autoAnswer = false): string {
   return JSON.stringify({
-    ...(autoAnswer ? { broker: { dev: { enabled: true, 'auto-answer': { enabled: true, rules: [{ client: CLIENT_ID, answer: 'canned' }] } } } } : {}),
+    ...(autoAnswer ? { broker: { dev: { enabled: true, console: false, 'auto-answer': { enabled: true, rules: [{ client: CLIENT_ID, answer: 'canned' }] } } } } : {}),
     server: { port, address: '127.0.0.1', servlet: { 'context-path': CONTEXT_PATH }, ssl: { enabled: true } },
     'uri-base': URI_BASE,
     'public-url': `https://127.0.0.1:${port}${CONTEXT_PATH}${URI_BASE}/ms`,

@@ -33,14 +33,14 @@ export function redisServerVersion (): string | null {
  * --maxmemory-policy noeviction` (on `options.cpus` when given) and resolves once it answers PING.
  * @throws when redis-server is not installed or does not come up within 10 s
  */
-export async function startPrivateRedis (options: { cpus?: string } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis (options: { cpus?: string, extraArgs?: string[] } = {}): Promise<PrivateRedis> {
   const version = redisServerVersion()
   if (version === null) throw new Error('redis-server is not installed or not on PATH (apt-get install redis-server)')
   const dir = mkdtempSync(join(tmpdir(), 'hermod-bench-redis-'))
   for (let attempt = 0; ; attempt++) {
     const port = await freePort()
     const run = pinnedCommand(options.cpus, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning'])
+      '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning', ...(options.extraArgs ?? [])])
     const child = spawnOwned(run.command, run.args)
     const url = `redis://127.0.0.1:${port}`
     const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false })

@@ -18,8 +18,8 @@ export function parkDelayMs (timeoutMs: number, random: () => number): number {
   return Math.max(1, Math.round(fallback * (0.75 + random() * 0.5)))
 }
 
-/** Moves a delayed job to wait; false when it is no longer delayed (already back, done or gone). */
-export type PromoteJob = (jobId: string) => Promise<boolean>
+/** Moves a delayed job of `clientId` (whose queue shard it is in) to wait; false when it is no longer delayed (back, done or gone). */
+export type PromoteJob = (jobId: string, clientId: string) => Promise<boolean>
 
 /**
  * The jobs this process parked, per client, oldest first. `wake(client)` (a slot of that client freed)
@@ -67,7 +67,7 @@ export class ClientParking {
       const jobId = this.takeOldest(clientId)
       if (jobId === undefined || this.promote === undefined) return
       try {
-        if (await this.promote(jobId)) return
+        if (await this.promote(jobId, clientId)) return
       } catch (err) {
         // Redis away: the job comes back after its fallback delay.
         this.logger?.warn({ eventId: jobId, err: { message: (err as Error).message } }, 'parked callback could not be woken; it returns after its delay')

@@ -1,4 +1,4 @@
-// The BullMQ callback queue of the Redis store: jobs in Redis, retries by policy.ts, dead letters in the failed set.
+// The BullMQ callback queue of the Redis store: jobs in Redis (one or more shards), retries by policy.ts, dead letters in the failed set.
 import { ErrorCode, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -7,7 +7,8 @@ import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackJobProcessor, type CallbackJob } from './bullmq-processor.js'
 import { closeConnection } from '../redis/connection.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
-import { BACKOFF_TYPE, bullmqPrefix, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
+import { shardConcurrency, shardOf, shardPrefix } from './bullmq-shards.js'
+import { BACKOFF_TYPE, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
 import type { CallbackDeliverer, DeliveryResult } from './deliverer.js'
 import type { AttemptReport, SettledResult } from './memory-queue.js'
 import type { JitterMode } from './policy.js'
@@ -22,6 +23,8 @@ export interface BullmqCallbackQueueOptions {
   role?: 'all' | 'api' | 'worker'
   /** Default `callbacks`. */
   queueName?: string
+  /** Queues (shards, `{cb:<i>}`) the callbacks are spread over by client id; default `config.queueShards`, else 1 (`{cb}`). */
+  shards?: number
   /** Backoff jitter (policy.ts); `full` by default. */
   jitter?: JitterMode
   /** For the jitter and deferrals; Math.random by default. */
@@ -56,18 +59,24 @@ const ERROR_LOG_INTERVAL_MS = 5_000
  * returns its delay) or CallbackDeadLetterError (an UnrecoverableError: failed at once). The failed set is
  * the dead-letter list. A job whose client is at perClientConcurrency in this process is parked in the
  * delayed set and promoted when a slot of that client frees (bullmq-parking.ts), not polled.
- * Construct, then `start()` the worker (roles `all`/`worker`).
+ * With several shards, each client's callbacks go to the queue `shardOf(clientId)` picks (its own
+ * hash tag `{cb:<i>}`, so on a Cluster the shards spread over the masters); one worker per shard
+ * consumes it with `concurrency / shards` slots (rounded up), dead letters and stats are read from all.
+ * Construct, then `start()` the workers (roles `all`/`worker`).
  */
 export class BullmqCallbackQueue implements CallbackQueue {
+  /** BullMQ's key prefix of the first shard (`<prefix>:{cb}` with one shard). */
   readonly prefix: string
+  /** Every shard's BullMQ key prefix, by shard index. */
+  readonly prefixes: readonly string[]
   readonly queueName: string
   private readonly options: BullmqCallbackQueueOptions
   private readonly config: CallbackConfig
   private readonly processor: CallbackJobProcessor
   private readonly producer: Redis
-  private readonly queue: Queue<CallbackEvent, DeliveryResult>
+  private readonly queues: Array<Queue<CallbackEvent, DeliveryResult>>
   private workerConnection: Redis | undefined
-  private worker: Worker<CallbackEvent, DeliveryResult> | undefined
+  private workers: Array<Worker<CallbackEvent, DeliveryResult>> | undefined
   private readonly redisErrors: ThrottledLog
   private closing: Promise<void> | undefined
 
@@ -76,31 +85,51 @@ export class BullmqCallbackQueue implements CallbackQueue {
     this.config = options.config
     this.redisErrors = new ThrottledLog(options.logger, 'callback queue: redis error', ERROR_LOG_INTERVAL_MS)
     this.processor = new CallbackJobProcessor(options)
-    this.prefix = bullmqPrefix(options.redis.prefix)
+    const shards = Math.max(1, Math.floor(options.shards ?? options.config.queueShards ?? 1))
+    this.prefixes = Array.from({ length: shards }, (_, i) => shardPrefix(options.redis.prefix, i, shards))
+    this.prefix = this.prefixes[0]!
     this.queueName = options.queueName ?? 'callbacks'
     this.producer = new Redis(options.redis.url, producerConnectionOptions(options.redis.options, options.commandTimeoutMs ?? 5_000))
     this.producer.on('error', (err: Error) => this.logError('producer', err))
-    this.queue = new Queue<CallbackEvent, DeliveryResult>(this.queueName, {
-      connection: this.producer,
-      prefix: this.prefix,
-      streams: { events: { maxLen: 1_000 } }
+    // All shards share the producer connection (BullMQ queues on a passed connection do not close it).
+    this.queues = this.prefixes.map((prefix) => {
+      const queue = new Queue<CallbackEvent, DeliveryResult>(this.queueName, {
+        connection: this.producer,
+        prefix,
+        streams: { events: { maxLen: 1_000 } }
+      })
+      queue.on('error', (err: Error) => this.logError('queue', err))
+      return queue
     })
-    this.queue.on('error', (err: Error) => this.logError('queue', err))
-    this.processor.parking.usePromoter(async (jobId) => await this.promoteParked(jobId))
+    this.processor.parking.usePromoter(async (jobId, clientId) => await this.promoteParked(jobId, clientId))
   }
+
+  /** Number of shards (queues) the callbacks are spread over. */
+  get shardCount (): number { return this.queues.length }
+
+  /** The shard index of a client's callbacks. */
+  shardOfClient (clientId: string): number { return shardOf(clientId, this.queues.length) }
 
   /** Starts the worker (roles `all` and `worker`); idempotent. Never waits for Redis. */
   start (): void {
-    if ((this.options.role ?? 'all') === 'api' || this.worker !== undefined || this.closing !== undefined) return
+    if ((this.options.role ?? 'all') === 'api' || this.workers !== undefined || this.closing !== undefined) return
     const retention = this.options.completedRetention ?? { ageSeconds: 3_600, count: 100_000 }
     const connection = new Redis(this.options.redis.url, workerConnectionOptions(this.options.redis.options))
     connection.on('error', (err: Error) => this.logError('worker connection', err))
     this.workerConnection = connection
+    const concurrency = shardConcurrency(this.config.concurrency, this.queues.length)
+    this.workers = this.prefixes.map((prefix) => this.startWorker(connection, prefix, concurrency, retention))
+  }
+
+  /** One shard's worker; each holds a blocking duplicate of `connection` for its fetch. */
+  private startWorker (
+    connection: Redis, prefix: string, concurrency: number, retention: { ageSeconds: number, count: number }
+  ): Worker<CallbackEvent, DeliveryResult> {
     const processor = this.processor
     const worker = new Worker<CallbackEvent, DeliveryResult>(this.queueName, async (job, token) => await processor.process(job, token), {
       connection,
-      prefix: this.prefix,
-      concurrency: Math.max(1, this.config.concurrency),
+      prefix,
+      concurrency,
       lockDuration: this.options.lockDurationMs ?? this.config.lockDurationMs,
       stalledInterval: this.options.stalledIntervalMs ?? this.config.stalledIntervalMs,
       maxStalledCount: this.options.maxStalledCount ?? 2,
@@ -114,42 +143,55 @@ export class BullmqCallbackQueue implements CallbackQueue {
     worker.on('stalled', (jobId: string) => {
       this.options.logger?.warn({ eventId: jobId }, 'callback job stalled (its worker stopped mid-attempt); it is queued again')
     })
-    this.worker = worker
+    return worker
   }
 
   /** Resolves once the producer (and the worker, when started) are connected. For tests and tools. */
   async waitUntilReady (): Promise<void> {
-    await this.queue.waitUntilReady()
-    await this.worker?.waitUntilReady()
+    await Promise.all(this.queues.map(async (queue) => await queue.waitUntilReady()))
+    await Promise.all((this.workers ?? []).map(async (worker) => await worker.waitUntilReady()))
   }
 
   async enqueue (events: CallbackEvent[]): Promise<void> {
     if (this.closing !== undefined) throw new Error('callback queue is closed')
     if (events.length === 0) return
     this.assertConnected()
-    await this.queue.addBulk(events.map((event) => ({
+    const byShard = new Map<number, CallbackEvent[]>()
+    for (const event of events) {
+      const shard = this.shardOfClient(event.clientId)
+      const list = byShard.get(shard)
+      if (list === undefined) byShard.set(shard, [event])
+      else list.push(event)
+    }
+    await Promise.all([...byShard].map(async ([shard, batch]) => await this.queues[shard]!.addBulk(batch.map((event) => ({
       name: 'callback',
       data: event,
       opts: { jobId: event.id, attempts: Math.max(1, this.config.attempts), backoff: { type: BACKOFF_TYPE }, stackTraceLimit: 0 }
-    })))
+    })))))
   }
 
+  /** The newest `limit` dead letters of all shards together (each shard's newest `limit`, merged by failedAt). */
   async deadLetters (limit = 100): Promise<DeadLetter[]> {
     if (!(limit >= 1)) return []
     this.assertConnected()
-    const jobs = await this.queue.getFailed(0, Math.floor(limit) - 1)
-    return jobs.map((job) => ({
+    const n = Math.floor(limit)
+    const perShard = await Promise.all(this.queues.map(async (queue) => await queue.getFailed(0, n - 1)))
+    const letters: DeadLetter[] = perShard.flat().map((job) => ({
       event: job.data,
       attempts: job.attemptsMade,
       reason: job.failedReason ?? 'unknown',
       failedAt: job.finishedOn ?? job.timestamp
     }))
+    if (this.queues.length > 1) letters.sort((a, b) => b.failedAt - a.failedAt || a.event.id.localeCompare(b.event.id))
+    return letters.slice(0, n)
   }
 
   async replay (eventId: string): Promise<boolean> {
     if (this.closing !== undefined) throw new Error('callback queue is closed')
     this.assertConnected()
-    const job = await this.queue.getJob(eventId)
+    // The event id does not name its client: look in every shard (a job id is unique per shard).
+    const found = await Promise.all(this.queues.map(async (queue) => await queue.getJob(eventId)))
+    const job = found.find((j) => j !== undefined)
     if (job === undefined) return false
     try {
       // Back to wait with attemptsMade and attemptsStarted reset: a fresh schedule.
@@ -165,7 +207,10 @@ export class BullmqCallbackQueue implements CallbackQueue {
 
   async stats (): Promise<CallbackQueueStats> {
     this.assertConnected()
-    const c = await this.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed')
+    const counts = await Promise.all(this.queues.map(async (queue) =>
+      await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed')))
+    const c: Record<string, number> = {}
+    for (const shard of counts) for (const [state, n] of Object.entries(shard)) c[state] = (c[state] ?? 0) + n
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
       active: c.active ?? 0,
@@ -188,18 +233,18 @@ export class BullmqCallbackQueue implements CallbackQueue {
   }
 
   private async shutdown (): Promise<void> {
-    const worker = this.worker
-    if (worker !== undefined) {
+    const workers = this.workers ?? []
+    if (workers.length > 0) {
       const grace = this.options.closeGraceMs ?? this.config.timeoutMs + 1_000
       try {
-        await within(worker.close(), grace, 'worker did not close in time')
+        await within(Promise.all(workers.map(async (worker) => await worker.close())), grace, 'worker did not close in time')
       } catch (err) {
         this.options.logger?.warn({ err: { message: (err as Error).message } },
           'callback worker closed before its attempts finished; Redis hands them to another worker after the lock expires')
-        await within(worker.disconnect(), 1_000, 'disconnect').catch(() => {})
+        await within(Promise.all(workers.map(async (worker) => await worker.disconnect())), 1_000, 'disconnect').catch(() => {})
       }
     }
-    await within(this.queue.close(), 2_000, 'queue close').catch(() => {})
+    await within(Promise.all(this.queues.map(async (queue) => await queue.close())), 2_000, 'queue close').catch(() => {})
     await Promise.all([
       closeConnection(this.producer),
       this.workerConnection === undefined ? undefined : closeConnection(this.workerConnection)
@@ -207,10 +252,10 @@ export class BullmqCallbackQueue implements CallbackQueue {
   }
 
   /** Moves a parked (delayed) job to wait; false when it is no longer delayed, or the queue is closing. */
-  private async promoteParked (jobId: string): Promise<boolean> {
+  private async promoteParked (jobId: string, clientId: string): Promise<boolean> {
     if (this.closing !== undefined) return false
     this.assertConnected()
-    const job = await this.queue.getJob(jobId)
+    const job = await this.queues[this.shardOfClient(clientId)]!.getJob(jobId)
     if (job === undefined) return false
     try {
       await job.promote()

@@ -1,19 +1,8 @@
-// The BullMQ callback driver's plumbing: key prefix, connection options, retention, control-flow errors.
+// The BullMQ callback driver's plumbing: connection options, time bounds, control-flow errors.
 import type { RedisOptions } from 'ioredis'
 import { UnrecoverableError } from 'bullmq'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
-import { checkedKeyPrefix } from '../redis/key-prefix.js'
 import type { DeliveryResult } from './deliverer.js'
-
-/**
- * BullMQ's key prefix for a broker key prefix: `<prefix>:{cb}`, so every queue key reads
- * `<prefix>:{cb}:<queue>:<suffix>`. It starts with the broker's prefix (like every key the broker
- * writes) and carries the hash tag `{cb}`, so all keys of the queue sit in one Cluster slot, which
- * BullMQ's multi-key Lua scripts need (the mailbox uses `{g:<group>}` the same way).
- */
-export function bullmqPrefix (prefix: string): string {
-  return `${checkedKeyPrefix(prefix)}:{cb}`
-}
 
 /**
  * The producer's connection (enqueue, dead letters, replay, stats, ping): nothing is queued while

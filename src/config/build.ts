@@ -112,6 +112,7 @@ function buildBrokerSettings (
       deadLetterMax: callbacks['dead-letter-max'],
       lockDurationMs: callbacks['lock-duration-ms'],
       stalledIntervalMs: callbacks['stalled-interval-ms'],
+      queueShards: callbacks['queue-shards'],
       queueMaxEvents: callbacks['queue-max-events'],
       queueMaxBytes: callbacks['queue-max-bytes']
     }),
@@ -122,6 +123,7 @@ function buildBrokerSettings (
       enabled: broker.dev.enabled,
       credentials: broker.dev.username === undefined ? undefined : { username: broker.dev.username, password: broker.dev.password },
       deliveryLogSize: broker.dev['delivery-log-size'],
+      console: broker.dev.console,
       autoAnswer: buildAutoAnswer(broker.dev['auto-answer'])
     }),
     contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },

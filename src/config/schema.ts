@@ -140,6 +140,7 @@ const brokerSchema: SchemaNode = {
         'dead-letter-max': integer(10000, 0),
         'lock-duration-ms': integer(10000, 1000, 600000),
         'stalled-interval-ms': integer(5000, 500, 600000),
+        'queue-shards': integer(1, 1, 1024),
         // No schema default: absent means the embedded queue's defaults (memory-queue-bounds.ts).
         'queue-max-events': { type: 'integer', minimum: 1, maximum: 10000000 },
         'queue-max-bytes': { type: 'integer', minimum: 1048576 }
@@ -164,6 +165,8 @@ const brokerSchema: SchemaNode = {
         username: nonEmptyText,
         password: nonEmptyText,
         'delivery-log-size': integer(1000, 1, 100000),
+        // The developer console at {context-path}/console/ and its event feed (src/console/).
+        console: flag(true),
         'auto-answer': autoAnswerSchema
       }
     },

@@ -71,6 +71,8 @@ export interface CallbackConfig {
   lockDurationMs: number
   /** BullMQ (Redis store): how often workers look for callbacks whose worker died (R19), ms. */
   stalledIntervalMs: number
+  /** BullMQ (Redis store): callback queues, each with its hash tag `{cb:<i>}`; a client's callbacks all go to one. Absent: 1. */
+  queueShards?: number
   /** Embedded queue: most callbacks held (waiting, delayed, in flight); past it a new one is dead-lettered. Absent: 20,000. */
   queueMaxEvents?: number
   /** Embedded queue: most bytes (estimated) of callbacks held, and separately of dead letters. Absent: 64 MiB. */
@@ -154,6 +156,8 @@ export interface DevSettings {
   credentials?: { username: string, password: string }
   /** Callback attempts the delivery log keeps (the oldest are dropped). */
   deliveryLogSize: number
+  /** The developer console and its event feed (src/console/); on unless `false` (a load test turns it off). */
+  console?: boolean
   /** `broker.dev.auto-answer`: the virtual device answers commands by rules. */
   autoAnswer: { enabled: boolean, profile: string, rules: AutoAnswerRule[] }
 }

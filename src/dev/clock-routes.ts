@@ -47,6 +47,7 @@ export async function clockRoutes (app: FastifyInstance, options: { dev: DevServ
     let timedOut = 0
     for (let claimed = SWEEP_BATCH; claimed === SWEEP_BATCH; timedOut += claimed) claimed = await store.claimDue(clock.now(), SWEEP_BATCH)
     request.log.info({ ms: request.body.ms, timedOut }, 'dev clock advanced')
+    await options.dev.feed?.append({ at: new Date(clock.now()).toISOString(), kind: 'clock', count: timedOut })
     return { now: new Date(clock.now()).toISOString(), timedOut }
   })
 
@@ -66,6 +67,7 @@ export async function clockRoutes (app: FastifyInstance, options: { dev: DevServ
     await options.dev.deliveries.clear()
     options.dev.sink.clear()
     request.log.info('dev reset')
+    await options.dev.feed?.append({ at: new Date(clock.now()).toISOString(), kind: 'reset' })
     return { reset: true }
   })
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { plugoutUri, messageLocation } from '../mailbox/links.js'
 import type { PeekedCommand } from '../mailbox/store.js'
+import { personalLink } from '../console/links.js'
 import { HERMOD_INVALID_REQUEST } from '../server/errors.js'
 import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import { HERMOD_DEV_COMMAND_NOT_FOUND } from './errors.js'
@@ -68,7 +69,10 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
     ...(command.finishedAt === undefined ? {} : { finishedAt: new Date(command.finishedAt).toISOString() }),
     ageMs: now - command.createdAt,
     destinations: command.destinations.map((d) => ({
-      ...d, uri: plugoutUri(config.publicUrl, d.bid, d.token), location: messageLocation(config.publicUrl, d.bid, d.mid)
+      ...d,
+      uri: plugoutUri(config.publicUrl, d.bid, d.token),
+      location: messageLocation(config.publicUrl, d.bid, d.mid),
+      personal: personalLink(config.publicUrl, d.bid, d.token)
     })),
     ...(command.answeredBy === undefined ? {} : { answeredBy: command.answeredBy }),
     ...(command.response === undefined ? {} : { response: JSON.parse(command.response) as unknown }),

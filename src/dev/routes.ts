@@ -8,6 +8,10 @@ import { deliveryRoutes } from './delivery-routes.js'
 import { registerDevGuard } from './guard.js'
 import { listingRoutes } from './listing-routes.js'
 import type { DevServices } from './services.js'
+import { callbackToolsRoutes } from '../console/callback-tools-routes.js'
+import { clientsRoutes } from '../console/clients-routes.js'
+import { commandToolsRoutes } from '../console/command-tools-routes.js'
+import { eventsRoutes } from '../console/events-routes.js'
 import { devSinkRoutes } from './sink-routes.js'
 
 /** Registered with prefix `{context-path}/dev` when the broker built DevServices (broker.dev.enabled, not `--role api`). */
@@ -21,4 +25,11 @@ export async function devRoutes (app: FastifyInstance, options: { dev: DevServic
   await app.register(devContentRoutes)
   await app.register(deviceRoutes, { dataDir: dev.deviceData })
   await app.register(autoAnswerRoutes, { dev })
+  const feed = dev.feed
+  if (feed !== undefined) {
+    await app.register(eventsRoutes, { dev, feed })
+    await app.register(commandToolsRoutes, { dev })
+    await app.register(callbackToolsRoutes, { dev })
+    await app.register(clientsRoutes)
+  }
 }

@@ -53,7 +53,7 @@ export const listedCommandSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { to: { type: 'string' }, bid: { type: 'string' }, mid: { type: 'string' }, token: { type: 'string' }, uri: { type: 'string' }, location: { type: 'string' } }
+        properties: { to: { type: 'string' }, bid: { type: 'string' }, mid: { type: 'string' }, token: { type: 'string' }, uri: { type: 'string' }, location: { type: 'string' }, personal: { type: 'string', description: 'personal:// deep link to the box' } }
       }
     },
     answeredBy: { type: 'integer' },

@@ -10,6 +10,9 @@ import { DeviceDataDir } from '../device/data-dir.js'
 import type { Clock } from '../mailbox/clock.js'
 import type { MailboxStore } from '../mailbox/store.js'
 import { AutoAnswerer } from './auto-answer.js'
+import type { CallbackDeliverer } from '../callbacks/deliverer.js'
+import type { ConsoleFeed } from '../console/feed.js'
+import { feedingDeliveryLog } from '../console/feed-services.js'
 
 /** What the dev routes read besides the broker context. */
 export interface DevServices {
@@ -22,6 +25,10 @@ export interface DevServices {
   deviceData: DeviceDataDir
   /** Answers accepted commands by `broker.dev.auto-answer` rules (idle without rules). */
   autoAnswer: AutoAnswerer
+  /** The console's event feed (src/console/): the store's changes and every callback attempt; absent with `broker.dev.console: false`. */
+  feed?: ConsoleFeed
+  /** The deliverer, set by the composition root once built: the console's resend makes one more attempt with it. */
+  deliverer?: Pick<CallbackDeliverer, 'attempt'>
   close (): Promise<void>
 }
 
@@ -34,6 +41,7 @@ export async function createDevServices (
   role: 'all' | 'api' | 'worker',
   store: MailboxStore,
   clock: Clock,
+  feed: ConsoleFeed | undefined,
   logger?: Logger
 ): Promise<DevServices | undefined> {
   const settings = config.broker.dev
@@ -49,6 +57,7 @@ export async function createDevServices (
   } else {
     deliveries = new MemoryDeliveryLog(settings.deliveryLogSize)
   }
+  if (feed !== undefined) deliveries = feedingDeliveryLog(deliveries, feed)
   const recorder = new DeliveryRecorder(deliveries, devLogger)
   devLogger?.warn(`the dev surface is ON under ${config.server.contextPath}/dev/ (${settings.credentials === undefined ? 'loopback callers only' : 'loopback, or Basic credentials'}): not for production`)
   const deviceData = new DeviceDataDir(join(config.broker.dataDir, 'device'))
@@ -63,10 +72,12 @@ export async function createDevServices (
     sink: new DevSink(),
     deviceData,
     autoAnswer,
+    ...(feed === undefined ? {} : { feed }),
     async close () {
       autoAnswer.close()
       await recorder.flush()
       await deliveries.close()
+      await feed?.close()
     }
   }
 }

@@ -11,6 +11,8 @@ export interface BoxWatch {
    * otherwise on activity, after `ms`, or when `signal` aborts, whichever is first.
    */
   next (ms: number, signal?: AbortSignal): Promise<void>
+  /** Resolves once activity of the box reaches this watch (the store's watchBox); await it before the first listing. */
+  ready (): Promise<void>
   /** Stops watching the box (call it when the request ends). */
   close (): void
 }
@@ -21,12 +23,17 @@ export class BoxWaiters {
   private readonly unsubscribe: () => void
   private waitingNow = 0
 
-  constructor (store: MailboxStore) {
+  constructor (private readonly store: MailboxStore) {
     this.unsubscribe = store.onBoxActivity((bid) => this.wake(bid))
   }
 
   /** Number of requests waiting right now (all boxes). */
   get size (): number { return this.waitingNow }
+
+  /** Long polls of this process watching each box now (the dev console's peek). */
+  watchedBoxes (): Map<string, number> {
+    return new Map([...this.watching].map(([bid, set]) => [bid, set.size]))
+  }
 
   /** Starts watching `bid`: take the watch before listing the box, close it when the request ends. */
   watch (bid: string): BoxWatch {
@@ -35,11 +42,13 @@ export class BoxWaiters {
       set = new Set()
       this.watching.set(bid, set)
     }
+    const interest = this.store.watchBox?.(bid)
     const watch = new Watch((delta) => { this.waitingNow += delta }, () => {
       const current = this.watching.get(bid)
       current?.delete(watch)
       if (current?.size === 0) this.watching.delete(bid)
-    })
+      void interest?.then((release) => release())
+    }, interest)
     set.add(watch)
     return watch
   }
@@ -66,7 +75,13 @@ class Watch implements BoxWatch {
   private seen = false
   private resolveNext: (() => void) | undefined
 
-  constructor (private readonly count: (delta: number) => void, private readonly remove: () => void) {}
+  constructor (
+    private readonly count: (delta: number) => void,
+    private readonly remove: () => void,
+    private readonly interest: Promise<unknown> | undefined
+  ) {}
+
+  async ready (): Promise<void> { await this.interest }
 
   fire (): void {
     if (this.resolveNext !== undefined) this.resolveNext()

@@ -65,8 +65,10 @@ export class RedisKeys {
   groups (): string { return `${this.prefix}:groups` }
   /** Global: box id -> encoded BoxRef, with a TTL of the box's lifespan plus slack. */
   boxIndex (bid: string): string { return `${this.prefix}:b:${bid}` }
-  /** Pub/sub channel carrying the box id of every message that lands in a box. */
+  /** Pub/sub channel carrying the box id of every message that lands in a named box (broadcast mode, wake-channels.ts). */
   wakeChannel (): string { return `${this.prefix}:wake` }
+  /** Sharded pub/sub channel of one group's wake-ups, in the group's slot (sharded mode, wake-channels.ts). */
+  groupWakeChannel (group: string): string { return `${this.groupBase(group)}wake` }
   /** Dev surface only (broker.dev.enabled): the capped list of callback attempts, in a slot of its own. */
   devDeliveryLog (): string { return `${this.prefix}:{dev}:deliveries` }
   /** Dev surface only: pub/sub channel announcing each delivery log entry. */

@@ -21,6 +21,8 @@ export interface AcceptorContext {
   /** Remembers where a new box id leads (the store's LRU). */
   remember: (bid: string, ref: BoxRef) => void
   notifyOutbox: () => void
+  /** Long-poll wake-ups (wake-channels.ts): the channel of a group; sharded: announced here after the script, with SPUBLISH. */
+  wake: { channelFor: (group: string) => string, sharded: () => boolean }
   logger?: Logger | undefined
 }
 
@@ -83,12 +85,14 @@ export class RedisAcceptor {
       keys.groupBase(group), commandKey, keys.deadlines(group),
       req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey)
     ]
-    const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel: keys.wakeChannel() }))
+    const channel = this.ctx.wake.channelFor(group)
+    const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel }))
     const [scriptResult, ...preResults] = await Promise.allSettled([script, ...pending])
     if (scriptResult.status === 'rejected') throw scriptResult.reason
-    const reply = decodeAccept(scriptResult.value, group, commandId)
+    const reply = decodeAccept(scriptResult.value, group, commandId, { req, now, destinations: sent })
     const used = new Set(reply.kind === 'created' ? reply.command.destinations.map((d) => d.bid) : [])
-    const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => !used.has(bid))
+    const indexed = new Set(preWrites.map((p) => p.bid))
+    const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => !used.has(bid) && indexed.has(bid))
     if (unused.length > 0) redis.del(...unused.map((bid) => keys.boxIndex(bid))).catch(() => {})
     switch (reply.kind) {
       case 'conflict': throw new IdempotencyConflictError('Idempotency-Key reused with a different request')
@@ -99,8 +103,14 @@ export class RedisAcceptor {
         return { kind: 'done', result: { command: reply.command, replayed: true } }
     }
     const failed = preWrites.filter((p, i) => preResults[i]!.status === 'rejected' && (p.bid === '' || used.has(p.bid)))
+    // A candidate of a name whose live box was expected is not indexed beforehand: the script uses that box (same
+    // `now`, and a box key outlives its expiresAt), so its candidate is only ever used if the box vanished meanwhile.
+    for (const [name, c] of candidates) {
+      if (used.has(c.bid) && !indexed.has(c.bid)) failed.push(this.indexWrite(req, c.bid, { group, kind: 'named', name }))
+    }
     await this.repair(failed, commandId)
     if (preWrites.some((p) => p.bid === '')) this.ctx.registeredGroups.add(group)
+    if (this.ctx.wake.sharded()) this.announceSharded(channel, reply.command.destinations)
     for (const d of reply.command.destinations) {
       this.ctx.remember(d.bid, d.to === '@tmp' ? { group, kind: 'tmp', commandId } : { group, kind: 'named', name: d.to })
     }
@@ -114,12 +124,19 @@ export class RedisAcceptor {
   ): PreWrite[] {
     const { redis, keys } = this.ctx
     const ttl = this.indexTtl(req)
-    const index = (bid: string, ref: BoxRef): PreWrite => ({ bid, write: () => redis.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', ttl) })
+    const index = (bid: string, ref: BoxRef): PreWrite => this.indexWrite(req, bid, ref)
     const writes = sent.filter((d) => d.to === '@tmp').map((d) => index(d.bid, { group: req.group, kind: 'tmp', commandId }))
-    for (const [name, c] of candidates) writes.push(index(c.bid, { group: req.group, kind: 'named', name }))
+    // A name with a live box (read just before, or reported by the script) keeps that box: no candidate index (SET, then DEL).
+    for (const [name, c] of candidates) if (!expected.has(name)) writes.push(index(c.bid, { group: req.group, kind: 'named', name }))
     for (const bid of expected.values()) writes.push({ bid, write: () => redis.pexpire(keys.boxIndex(bid), ttl, 'GT') })
     if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: () => redis.sadd(keys.groups(), req.group) })
     return writes
+  }
+
+  /** The index entry of a fresh box id. */
+  private indexWrite (req: AcceptRequest, bid: string, ref: BoxRef): PreWrite {
+    const { redis, keys } = this.ctx
+    return { bid, write: () => redis.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', this.indexTtl(req)) }
   }
 
   /** Redoes pre-writes that failed while the script succeeded (memory freed in between): never leave a box unreachable. */
@@ -140,6 +157,17 @@ export class RedisAcceptor {
         this.ctx.logger?.error({ commandId, err: { message: (lastError as Error).message } }, 'command stored but its box index could not be written')
         throw lastError
       }
+    }
+  }
+
+  /**
+   * The script PUBLISHes each named box's id on `channel` (classic pub/sub, which SSUBSCRIBE does not see), so in
+   * sharded mode the wake-ups go out here, on the same connection right after it. Not awaited: a lost wake-up only
+   * lets a long poll run to its deadline.
+   */
+  private announceSharded (channel: string, destinations: ReadonlyArray<{ to: string, bid: string }>): void {
+    for (const d of destinations) {
+      if (d.to !== '@tmp') this.ctx.redis.spublish(channel, d.bid).catch(() => {})
     }
   }
 

@@ -1,7 +1,7 @@
 // The one place where Lua reply codes become store results and Redis failures become StoreUnavailableError.
 import { StoreUnavailableError } from './store.js'
 import type {
-  AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, CommandState, CommandType, Destination,
+  AcceptRequest, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, CommandState, CommandType, Destination,
   ReadResult
 } from './types.js'
 
@@ -9,6 +9,8 @@ import type {
 export const REPLY = {
   OK: 1,
   REPLAYED: 2,
+  /** accept, lean form: `{3, bid, token, ...}` per destination in order; the caller knows the rest of what it stored. */
+  CREATED: 3,
   NOT_FOUND: -1,
   TIMED_OUT: -2,
   DECIDED: -3,
@@ -59,6 +61,26 @@ export function decodeRecord (group: string, commandId: string, metaJson: string
   return record
 }
 
+/** The IN_PROGRESS record accept stored, from what it sent and the box ids and tokens the script chose. */
+function createdRecord (group: string, commandId: string, sent: AcceptSent, ids: string[]): CommandRecord {
+  const { req, now } = sent
+  const record: CommandRecord = {
+    commandId,
+    type: req.type,
+    group,
+    clientId: req.clientId,
+    state: 'IN_PROGRESS',
+    timeoutSeconds: req.timeoutSeconds,
+    lifespanSeconds: req.lifespanSeconds,
+    createdAt: now,
+    timeoutAt: now + req.timeoutSeconds * 1000,
+    expiresAt: now + req.lifespanSeconds * 1000,
+    destinations: sent.destinations.map((d, i) => ({ to: d.to, bid: ids[2 * i]!, mid: d.mid, token: ids[2 * i + 1]! }))
+  }
+  if (req.externalId !== undefined) record.externalId = req.externalId
+  return record
+}
+
 /** What accept-4 answered, decoded. */
 export type AcceptReply =
   | { kind: 'created', command: CommandRecord }
@@ -67,11 +89,24 @@ export type AcceptReply =
   | { kind: 'box-moved', index: number, bid: string }
   | { kind: 'id-taken' }
 
-/** accept-4's reply. */
-export function decodeAccept (raw: unknown, group: string, commandId: string): AcceptReply {
+/** What accept sent a script, so that a lean reply (REPLY.CREATED) can be turned into the record it stored. */
+export interface AcceptSent {
+  req: Pick<AcceptRequest, 'type' | 'clientId' | 'externalId' | 'timeoutSeconds' | 'lifespanSeconds'>
+  now: number
+  destinations: ReadonlyArray<{ to: string, mid: string }>
+}
+
+/**
+ * accept-4's reply. `{1, metaJson}` (the script as shipped) or `{3, bid, token, ...}` (the lean reply: the
+ * script skips encoding the meta it was just given, see docs/performance.md); both give the same record.
+ */
+export function decodeAccept (raw: unknown, group: string, commandId: string, sent?: AcceptSent): AcceptReply {
   const reply = raw as Reply
   switch (reply[0]) {
     case REPLY.OK: return { kind: 'created', command: decodeRecord(group, commandId, String(reply[1])) }
+    case REPLY.CREATED:
+      if (sent === undefined || reply.length !== 1 + 2 * sent.destinations.length) throw unexpected('accept', reply)
+      return { kind: 'created', command: createdRecord(group, commandId, sent, reply.slice(1).map(String)) }
     case REPLY.REPLAYED: return { kind: 'replayed', emitted: reply[1] === 1, command: decodeRecord(group, String(reply[2]), String(reply[3])) }
     case REPLY.IDEMPOTENCY_CONFLICT: return { kind: 'conflict' }
     case REPLY.NAMED_BOX_MOVED: return { kind: 'box-moved', index: Number(reply[1]), bid: String(reply[2]) }

@@ -16,6 +16,7 @@ import {
 import { RedisCommandPeeker } from './redis-peek.js'
 import { MailboxScripts } from './redis-scripts.js'
 import { StoreSignals } from './store-signals.js'
+import { WakeChannels, wakeSignalModeFor, type WakeSignalMode } from './wake-channels.js'
 import type { DeviceAnswer, MailboxStore, PeekedCommand, PeekOptions } from './store.js'
 import type {
   AcceptRequest, AcceptResult, AnswerResult, BoxMessage, CallbackEvent, CancelResult, CommandRecord, ReadResult
@@ -46,8 +47,12 @@ export interface RedisMailboxStoreOptions {
   boxCacheSize?: number
   /** Command ids taken from the global sequence at once (1: one INCR per accept). Default 50. */
   idBlockSize?: number
+  /** Where the Lua scripts are read from (default: scriptsDirectory(); the key guard test passes an instrumented copy). */
+  scriptsDirectory?: string
   /** Time budget of one Redis call on the API connection, ms (config path only). Default 2000. */
   commandTimeoutMs?: number
+  /** Long-poll wake-ups: one broadcast channel, or sharded channels per group (wake-channels.ts). Default: sharded on a Cluster. */
+  signals?: WakeSignalMode
 }
 
 const ACK_CHUNK = 500
@@ -71,6 +76,7 @@ export class RedisMailboxStore implements MailboxStore {
   private readonly ackHints = new Map<string, string>()
   private readonly signals = new StoreSignals((err) => this.logger?.error({ err }, 'store listener failed'))
   private readonly subscribed: Promise<unknown>
+  private readonly wake: WakeChannels
   private currentWarnings: string[] = []
   private policyCheck: Promise<void> | undefined
   private peeker: RedisCommandPeeker | undefined
@@ -103,7 +109,7 @@ export class RedisMailboxStore implements MailboxStore {
     this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
-    this.scripts = new MailboxScripts(this.redis)
+    this.scripts = new MailboxScripts(this.redis, options.scriptsDirectory)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
       keys: this.keys,
@@ -113,6 +119,7 @@ export class RedisMailboxStore implements MailboxStore {
       registeredGroups: this.registeredGroups,
       remember: (bid, ref) => this.boxes.set(bid, ref),
       notifyOutbox: () => this.notifyOutbox(),
+      wake: { channelFor: (group) => this.wake.channelFor(group), sharded: () => this.wake.mode === 'sharded' },
       logger: this.logger
     })
     this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
@@ -121,8 +128,10 @@ export class RedisMailboxStore implements MailboxStore {
     this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })
     this.redis.on('ready', () => { this.policyCheck = this.checkEvictionPolicy() })
     if (this.redis.status === 'ready') this.policyCheck = this.checkEvictionPolicy()
-    this.subscriber.on('message', (channel: string, bid: string) => { if (channel === this.keys.wakeChannel()) this.announce(bid) })
-    this.subscribed = this.subscriber.subscribe(this.keys.wakeChannel()).catch((err: Error) => this.connectionLog.error('subscriber', err))
+    const onError = (err: Error): void => this.connectionLog.error('subscriber', err)
+    const mode = options.signals ?? wakeSignalModeFor(this.redis)
+    this.wake = new WakeChannels(mode, this.keys, this.subscriber, (bid) => this.announce(bid), onError)
+    this.subscribed = this.wake.start().catch(onError)
   }
 
   /**
@@ -260,6 +269,16 @@ export class RedisMailboxStore implements MailboxStore {
   onOutbox (listener: () => void): () => void {
     return this.signals.onOutbox(listener)
   }
+
+  /** Subscribes the sharded channel of the box's group while a long poll waits (broadcast mode: nothing to do). */
+  async watchBox (bid: string): Promise<() => void> {
+    if (this.wake.mode === 'broadcast') return () => {}
+    const ref = await this.resolveBox(bid).catch(() => null)
+    return ref === null ? () => {} : await this.wake.watchGroup(ref.group)
+  }
+
+  /** How wake-ups travel (broadcast or sharded channels). */
+  get signalMode (): WakeSignalMode { return this.wake.mode }
 
   /** The dev listing (redis-peek.ts): read-only, built on first use. */
   async peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]> {

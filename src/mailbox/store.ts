@@ -53,8 +53,16 @@ export interface MailboxStore {
   readOutbox (limit: number): Promise<CallbackEvent[]>
   /** Removes events from the outbox once the callback queue holds them. */
   ackOutbox (ids: string[]): Promise<void>
-  /** Calls `listener(bid)` whenever a message lands in a box (on any instance). Returns an unsubscribe. */
+  /**
+   * Calls `listener(bid)` whenever a message lands in a box (on any instance): every box, or with a driver that has
+   * watchBox, the boxes watched here. Returns an unsubscribe.
+   */
   onBoxActivity (listener: (bid: string) => void): () => void
+  /**
+   * Drivers whose announcements need a subscription per box (the Redis store in sharded mode): resolves once
+   * activity of box `bid` reaches onBoxActivity here, with the release to call when the long poll ends. Never rejects.
+   */
+  watchBox? (bid: string): Promise<() => void>
   /** Calls `listener()` when outbox events were appended (locally; other instances' relays poll). */
   onOutbox (listener: () => void): () => void
   /**

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health-routes.js'
 import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
 import { devRoutes } from '../dev/routes.js'
+import { consolePageRoutes } from '../console/page-routes.js'
 
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */
@@ -133,6 +134,9 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   await app.register(utilRoutes, { prefix })
   await app.register(healthRoutes, { prefix: contextPath })
   await app.register(adminRoutes, { prefix: contextPath })
-  if (broker.dev !== undefined) await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
+  if (broker.dev !== undefined) {
+    await app.register(devRoutes, { prefix: `${contextPath}/dev`, dev: broker.dev })
+    if (broker.dev.feed !== undefined) await app.register(consolePageRoutes, { prefix: `${contextPath}/console`, dev: broker.dev })
+  }
   return app
 }

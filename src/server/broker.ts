@@ -17,6 +17,8 @@ import { buildApp, type BuildAppOptions } from './app.js'
 import { createDevServices, devClockFor } from '../dev/services.js'
 import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
+import { createConsoleFeed } from '../console/feed-services.js'
+import { observeStore } from '../console/observed-store.js'
 import { BrokerMetrics } from './metrics.js'
 
 export interface BrokerOptions {
@@ -54,8 +56,11 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
   const clients = new ClientRegistry(config.allowedClients)
   // eslint-disable-next-line prefer-const -- assigned once below; the store's callback, made before it, reads it
   let metrics: BrokerMetrics | undefined
-  const store = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
-  const dev = await createDevServices(config, role, store, clock, logger)
+  const rawStore = await createStore(config, logger, (count) => metrics?.deadlinesWithoutRecord.inc(count))
+  // With the dev surface and its console on, every instance (any role) tells the console feed what its store did.
+  const feed = config.broker.dev.enabled && config.broker.dev.console !== false ? await createConsoleFeed(config, logger?.child({ component: 'console-feed' })) : undefined
+  const store = feed === undefined ? rawStore : observeStore(rawStore, feed, clock)
+  const dev = await createDevServices(config, role, store, clock, feed, logger)
   const deliverer = new CallbackDeliverer({
     clients,
     config: config.broker.callbacks,
@@ -63,6 +68,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa }),
     ...(dev === undefined ? {} : { observer: dev.recorder })
   })
+  if (dev !== undefined) dev.deliverer = deliverer
   const hooks = options.queueHooks
   const queueOptions = {
     deliverer,
@@ -120,6 +126,7 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
       await queue.close()
       await deliverer.close()
       await dev?.close()
+      if (dev === undefined) await feed?.close()
       await content.close()
       await store.close()
     }

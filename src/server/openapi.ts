@@ -96,7 +96,7 @@ export function swaggerOptions (config: BrokerConfig): SwaggerOptions {
         { name: 'device', description: 'The mobile / desktop app side' },
         { name: 'operator', description: 'Client generation and dead letters' },
         { name: 'operations', description: 'Health and metrics' },
-        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink' }
+        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink, the console\'s feed and tools' }
       ]
     },
     refResolver: { buildLocalReference: (json) => String(json.$id) },

@@ -25,7 +25,16 @@ function rows (): SuiteResult['rows'] {
     expiryMemory: { status: 'ok', store: 'memory', commands: 100_000, received: 100_000, duplicates: 0, otherStates: 0, deadlineSpanS: 40, acceptSeconds: 40, timeoutS: 45, delayMs: { ...latency, p50: 150, p99: 420 }, sweepDelayMs: latency, errors: { total: 0, byKind: {} }, cpu: { client: 0.5, others: 0 }, backgroundCores: 0.1 },
     expiryRedis: unavailable,
     listBusyBoxRedis: { status: 'ok', scenario: 'list a named box with 4000 answered messages', scriptCalls: 1, longestScriptUs: 90, totalScriptUs: 90, cpu: { redis: 0.1 }, backgroundCores: 0 },
-    timeoutBurstRedis: unavailable
+    timeoutBurstRedis: unavailable,
+    redisCostRedis: {
+      status: 'ok',
+      operations: [
+        { operation: 'accept', scenario: 'accept', operations: 100, scripts: 1, scriptUs: 44.7, commandsInAll: 5, processUs: 46.5, perSecondPerShard: 21_505, commands: {} },
+        { operation: 'list', scenario: 'list', operations: 100, scripts: 1, scriptUs: 19.6, commandsInAll: 4, processUs: null, perSecondPerShard: null, commands: {} }
+      ],
+      cpu: { redis: 0.5 },
+      backgroundCores: 0
+    }
   }
 }
 
@@ -56,6 +65,9 @@ t.test('targets hold, fail, or are not measured', async (t) => {
   t.match(targets.get('half-rate-p99-memory'), { value: 12, holds: false })
   t.match(targets.get('expiry-p99-memory'), { value: 420, holds: true })
   t.match(targets.get('redis-bytes-per-pending'), { value: null, holds: null })
+  t.match(targets.get('redis-cpu-per-accept'), { value: 46.5, holds: false, limit: '< 40' })
+  const { redisCostRedis: _left, ...older } = r
+  t.match(checkTargets(older, ratios(older)).find((c) => c.id === 'redis-cpu-per-accept'), { value: null, holds: null }, 'results from before the row')
   const withRedis = { ...r, pendingRedis: { ...r.pendingMemory, store: 'redis' as const, redisBytesPerCommand: 1200, redisOverheadBytesPerCommand: 697 } }
   t.match(checkTargets(withRedis, ratios(withRedis)).find((c) => c.id === 'redis-bytes-per-pending'), { value: 697, holds: false })
 })
@@ -65,7 +77,8 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 15)
+  t.equal(lines.length, 2 + 16)
+  t.match(table, /\| Redis CPU per operation[^|]*\| accept 46\.5 \(21,505\/s\); list 19\.6 script \| {2}\| < 40 µs \| \*\*no\*\* \|/)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
   t.match(table, /\| Ceiling[^|]*\| 10,000 req\/s; p50 1\.00 ms, p99 4\.00 ms; 80 µs CPU each \| 1\.00 \|/)
   t.match(table, /\| Accept, Redis store \| unavailable: the broker exited \(1\) during start-up: hermod-broker: store "redis" \/ not available \| {2}\| >= 0\.5 \| n\/a \|/)

@@ -87,7 +87,7 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     },
     generateClientOpen: false,
     devSink: false,
-    dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
+    dev: { enabled: false, deliveryLogSize: 1000, console: true, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000 },
     rateLimit: { enabled: false, windowMs: 60000, perClientMax: 6000, perBoxMax: 600, perAddressMax: 6000 },

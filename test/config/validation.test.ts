@@ -132,10 +132,11 @@ broker:
   sweep-interval-ms: 100
   purge-grace-ms: 300000
   max-long-poll-seconds: 30
-  callbacks: { timeout-ms: 5000, attempts: 5, backoff-base-ms: 100, backoff-max-ms: 1000, retry-after-max-ms: 2000, concurrency: 10, per-client-concurrency: 2, trust-store: /etc/ca.pem, trust-store-password: pw, insecure-skip-verify: true, dead-letter-max: 5, lock-duration-ms: 20000, stalled-interval-ms: 2000 }
+  callbacks: { timeout-ms: 5000, attempts: 5, backoff-base-ms: 100, backoff-max-ms: 1000, retry-after-max-ms: 2000, concurrency: 10, per-client-concurrency: 2, trust-store: /etc/ca.pem, trust-store-password: pw, insecure-skip-verify: true, dead-letter-max: 5, lock-duration-ms: 20000, stalled-interval-ms: 2000, queue-shards: 8 }
   generate-client-open: true
   admin: { username: ops, password: pw }
   dev-sink: true
+  dev: { console: false }
   overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   rate-limit: { enabled: true, window-ms: 10000, per-client-max: 50, per-box-max: 5, per-address-max: 20 }
   log: { level: warn, pretty: false }
@@ -150,11 +151,11 @@ broker:
     sweepIntervalMs: 100,
     purgeGraceMs: 300000,
     maxLongPollSeconds: 30,
-    callbacks: { timeoutMs: 5000, attempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, retryAfterMaxMs: 2000, concurrency: 10, perClientConcurrency: 2, trustStore: '/etc/ca.pem', trustStorePassword: 'pw', insecureSkipVerify: true, deadLetterMax: 5, lockDurationMs: 20000, stalledIntervalMs: 2000 },
+    callbacks: { timeoutMs: 5000, attempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, retryAfterMaxMs: 2000, concurrency: 10, perClientConcurrency: 2, trustStore: '/etc/ca.pem', trustStorePassword: 'pw', insecureSkipVerify: true, deadLetterMax: 5, lockDurationMs: 20000, stalledIntervalMs: 2000, queueShards: 8 },
     generateClientOpen: true,
     admin: { username: 'ops', password: 'pw' },
     devSink: true,
-    dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
+    dev: { enabled: false, deliveryLogSize: 1000, console: false, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
     rateLimit: { enabled: true, windowMs: 10000, perClientMax: 50, perBoxMax: 5, perAddressMax: 20 },

@@ -79,8 +79,13 @@ export async function send (pool: Pool, request: HttpRequest): Promise<HttpAnswe
     bodyTimeout: REQUEST_TIMEOUT_MS,
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
   })
-  const text = await res.body.text()
-  return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text }
+  const contentType = String(res.headers['content-type'] ?? '')
+  // An event stream (the console feed) never ends: its status and media type are the answer.
+  if (contentType.startsWith('text/event-stream')) {
+    res.body.destroy()
+    return { status: res.statusCode, contentType, text: '' }
+  }
+  return { status: res.statusCode, contentType, text: await res.body.text() }
 }
 
 const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: false })

@@ -18,6 +18,11 @@ const REGRESSIONS: Array<[name: string, request: FuzzRequest, status: number, co
   ['a malformed escape in a device path is a documented 400 HERMOD_INVALID_REQUEST',
     { ...base, operationId: 'answerMessage', path: { bid: { verbatim: '%' }, mid: { raw: 'x' } } }, 400, 'HERMOD_INVALID_REQUEST'],
   // Was a document gap: DELETE bodies are parsed too (415 for a body that is not JSON).
+  // Were document gaps of the console's dev routes: their 404s were listed with the generic HERMOD_NOT_FOUND only.
+  ['a dev replay of an unknown dead letter is a documented 404 HERMOD_DEAD_LETTER_NOT_FOUND',
+    { ...base, operationId: 'postDevApiDeadLettersByIdReplay', path: { id: { raw: 'x' } } }, 404, 'HERMOD_DEAD_LETTER_NOT_FOUND'],
+  ['verifying an attempt the delivery log does not hold is a documented 404 HERMOD_CALLBACK_NOT_LOGGED',
+    { ...base, operationId: 'postDevApiCallbacksVerify', body: { contentType: 'application/json', text: '{"eventId":" "}' } }, 404, 'HERMOD_CALLBACK_NOT_LOGGED'],
   ['a DELETE with a text body is a documented 415', { ...base, operationId: 'cancelCommand', path: { commandId: 'known' }, body: { contentType: 'text/plain', text: '{}' } }, 415,
     'HERMOD_UNSUPPORTED_MEDIA_TYPE']
 ]

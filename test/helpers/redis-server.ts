@@ -118,8 +118,8 @@ export async function startRedis (opts: RedisServerOptions = {}): Promise<RedisS
   }
 }
 
-/** Polls until the server answers +PONG (not -LOADING), or fails after `timeoutMs`. */
-async function waitForPong (port: number, timeoutMs: number): Promise<void> {
+/** Polls until the server on 127.0.0.1:`port` answers +PONG (not -LOADING), or fails after `timeoutMs`. */
+export async function waitForPong (port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await pingOnce(port)) return

@@ -253,15 +253,21 @@ export function storeContract (t: Test, make: () => Promise<StoreFixture>): void
     tt.equal(afterLifespan.replayed, false, 'a key is remembered for the lifespan of its command')
   })
 
-  t.test('box activity is announced on accept', async (tt) => {
+  t.test('box activity is announced on accept, to an instance watching the box', async (tt) => {
     const { store, peer } = await fixture(tt)
+    const bid = (await store.accept(request({ to: ['carol'] }), T0)).command.destinations[0]!.bid
+    // Drivers with a subscription per box's group (Redis in sharded mode) announce only what is watched.
+    const release = await peer.watchBox?.(bid)
+    tt.teardown(() => release?.())
     const seen: string[] = []
-    const off = peer.onBoxActivity((bid) => seen.push(bid))
+    const off = peer.onBoxActivity((b) => seen.push(b))
     tt.teardown(off)
-    const { command } = await store.accept(request({ to: ['carol'] }), T0)
+    const { command } = await store.accept(request({ to: ['carol'] }), T0 + 1)
+    tt.equal(command.destinations[0]!.bid, bid, 'the same box')
     const deadline = Date.now() + 2000
-    while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-    tt.same(seen, [command.destinations[0]!.bid])
+    while (!seen.includes(bid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    tt.ok(seen.includes(bid), 'announced')
+    tt.ok(seen.every((b) => b === bid), 'only that box')
   })
 
   t.test('outbox events stay until acknowledged, and every instance reads them', async (tt) => {

@@ -93,6 +93,7 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       const onClose = (): void => gone.abort()
       request.raw.once('close', onClose)
       try {
+        await watch.ready()
         messages = await store.listBox(bid, token, clock.now())
         while (messages !== null && messages.length === 0 && !gone.signal.aborted && !app.broker.draining) {
           const left = until - Date.now()

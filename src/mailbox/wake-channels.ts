@@ -1,0 +1,97 @@
+// Long-poll wake-ups over Redis pub/sub: one broadcast channel (standalone), or a sharded channel per group (Cluster).
+import { Cluster } from 'ioredis'
+import type { RedisKeys } from './keys.js'
+
+/**
+ * `broadcast`: every wake-up goes to `<prefix>:wake` (PUBLISH / SUBSCRIBE); on a Cluster every node
+ * forwards every message to every other one. `sharded`: each group has its channel
+ * `<prefix>:{g:<group>}:wake` in the group's slot (SPUBLISH / SSUBSCRIBE, Redis 7), served by the
+ * group's master alone, and an instance subscribes only to the groups it has long polls on.
+ */
+export type WakeSignalMode = 'broadcast' | 'sharded'
+
+/** The mode for a connection: `sharded` on a Cluster, `broadcast` on a standalone (or Sentinel) Redis. */
+export function wakeSignalModeFor (client: unknown): WakeSignalMode {
+  return client instanceof Cluster ? 'sharded' : 'broadcast'
+}
+
+/** Longest a long poll waits for its group's subscription before it lists anyway (Redis away or hung), ms. */
+const SUBSCRIBE_WAIT_MS = 1_000
+
+/** What the channels need of the subscriber connection: classic and sharded subscriptions (ioredis Redis and Cluster both have them). */
+interface Subscriber {
+  subscribe: (...channels: string[]) => Promise<unknown>
+  ssubscribe: (...channels: string[]) => Promise<unknown>
+  sunsubscribe: (...channels: string[]) => Promise<unknown>
+  on: (event: 'message' | 'smessage', listener: (channel: string, message: string) => void) => unknown
+}
+
+/**
+ * The channel names, and the subscriber's side: `watchGroup(group)` resolves once wake-ups of that
+ * group arrive here (at once in broadcast mode, where the one channel is always subscribed), and
+ * returns the release; the last release of a group unsubscribes its sharded channel.
+ */
+export class WakeChannels {
+  private readonly groups = new Map<string, { watchers: number, subscribed: Promise<void> }>()
+
+  constructor (
+    readonly mode: WakeSignalMode,
+    private readonly keys: RedisKeys,
+    private readonly subscriber: Subscriber,
+    private readonly onWake: (bid: string) => void,
+    private readonly onError: (err: Error) => void
+  ) {}
+
+  /** Starts listening; in broadcast mode also subscribes the one channel (the promise the store waits for at start). */
+  async start (): Promise<void> {
+    const broadcast = this.keys.wakeChannel()
+    if (this.mode === 'broadcast') {
+      this.subscriber.on('message', (channel: string, bid: string) => { if (channel === broadcast) this.onWake(bid) })
+      await this.subscriber.subscribe(broadcast)
+    } else {
+      this.subscriber.on('smessage', (channel: string, bid: string) => { if (this.isGroupChannel(channel)) this.onWake(bid) })
+    }
+  }
+
+  /** The channel the accept of a message for a named box of `group` announces its box id on. */
+  channelFor (group: string): string {
+    return this.mode === 'sharded' ? this.keys.groupWakeChannel(group) : this.keys.wakeChannel()
+  }
+
+  /**
+   * Makes sure wake-ups of `group` reach this instance; resolves once they do, or after at most a second
+   * (the subscriber queues the SSUBSCRIBE while Redis is away and sends it on reconnect; the listing then
+   * answers for itself). A subscription that fails is reported to onError: the long poll ends at its deadline.
+   * @returns the release: call it once when the long poll ends
+   */
+  async watchGroup (group: string): Promise<() => void> {
+    if (this.mode === 'broadcast') return () => {}
+    let entry = this.groups.get(group)
+    if (entry === undefined) {
+      const subscribed = this.subscriber.ssubscribe(this.keys.groupWakeChannel(group)).then(() => {}, (err: Error) => this.onError(err))
+      entry = { watchers: 0, subscribed }
+      this.groups.set(group, entry)
+    }
+    entry.watchers++
+    const watched = entry
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([watched.subscribed, new Promise<void>((resolve) => { timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS) })])
+    clearTimeout(timer)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--watched.watchers > 0 || this.groups.get(group) !== watched) return
+      this.groups.delete(group)
+      // Commands on one connection run in order: a new SSUBSCRIBE of the group issued after this one wins.
+      this.subscriber.sunsubscribe(this.keys.groupWakeChannel(group)).catch((err: Error) => this.onError(err))
+    }
+  }
+
+  /** Groups with a sharded subscription now (tests, metrics). */
+  get watchedGroups (): number { return this.groups.size }
+
+  private isGroupChannel (channel: string): boolean {
+    return channel.startsWith(`${this.keys.prefix}:{g:`) && channel.endsWith('}:wake')
+  }
+}

@@ -1,0 +1,112 @@
+// Starts a real 6-node Redis Cluster (3 masters, 3 replicas) for a test file: own ports and dirs, torn down with it.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { requireRedisServer } from './redis-server.js'
+import { RedisProcess, freePortPairs, infoField, waitUntil, withNode } from './redis-processes.js'
+
+export interface RedisClusterOptions {
+  /** `cluster-node-timeout`, ms (default 1000: a dead master is failed over within a few seconds). */
+  nodeTimeoutMs?: number
+  /** AOF on every node (default off). */
+  appendonly?: boolean
+  /** Further redis-server arguments of every node, after the helper's own (the last of a repeated one wins). */
+  extraArgs?: string[]
+}
+
+export interface RedisClusterNode {
+  port: number
+  process: RedisProcess
+}
+
+export interface RedisCluster {
+  nodes: RedisClusterNode[]
+  /** `127.0.0.1:port,...` of every node: the seed list `broker.redis.cluster.nodes` takes. */
+  seeds: string
+  /** The ports of the current masters (asked of a live node). */
+  masters (): Promise<number[]>
+  /** The port of a replica of the master on `masterPort`. */
+  replicaOf (masterPort: number): Promise<number>
+  /** The port of the master that serves `key`'s slot. */
+  masterFor (key: string): Promise<number>
+  /** Waits until every running node says cluster_state:ok and agrees on the masters, and every replica's link is up. */
+  waitHealthy (timeoutMs?: number): Promise<void>
+  /** Kills every node and removes the data dir. */
+  destroy (): Promise<void>
+}
+
+/**
+ * Starts six `redis-server --cluster-enabled yes` processes on free ports (their bus ports free too),
+ * joins them with `redis-cli --cluster create --cluster-replicas 1` and waits for cluster_state:ok on
+ * all of them. The test's teardown destroys it.
+ */
+export async function startRedisCluster (t: Test, options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  requireRedisServer()
+  const dir = mkdtempSync(join(tmpdir(), 'hermod-cluster-'))
+  const ports = await freePortPairs(6)
+  const nodes: RedisClusterNode[] = ports.map((port) => ({
+    port,
+    process: new RedisProcess(port, [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--save', '',
+      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--maxmemory-policy', 'noeviction',
+      '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfilename', `appendonly-${port}.aof`,
+      '--appenddirname', `aof-${port}`, ...(options.extraArgs ?? [])
+    ])
+  }))
+  const cleanup = (): void => { for (const node of nodes) node.process.killNow() }
+  process.once('exit', cleanup)
+  const destroy = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.process.stop('SIGKILL')))
+    process.removeListener('exit', cleanup)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  t.teardown(destroy)
+  await Promise.all(nodes.map((node) => node.process.start()))
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 })
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
+
+  const running = (): RedisClusterNode[] => nodes.filter((node) => node.process.running)
+  const mastersOf = async (port: number): Promise<number[]> => await withNode(port, async (redis) => {
+    const lines = (await redis.call('CLUSTER', 'NODES') as string).split('\n').filter((line) => line.trim() !== '')
+    return lines.filter((line) => /\bmaster\b/.test(line.split(' ')[2] ?? '') && !/fail/.test(line.split(' ')[2] ?? '') && line.split(' ').length > 8)
+      .map((line) => Number(/:(\d+)@/.exec(line)?.[1])).sort((a, b) => a - b)
+  })
+  const cluster: RedisCluster = {
+    nodes,
+    seeds: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    masters: async () => await mastersOf(running()[0]!.port),
+    replicaOf: async (masterPort) => {
+      for (const node of running()) {
+        const info = await withNode(node.port, async (redis) => await redis.info('replication'))
+        if (infoField(info, 'role') === 'slave' && Number(infoField(info, 'master_port')) === masterPort) return node.port
+      }
+      throw new Error(`no running replica of :${masterPort}`)
+    },
+    masterFor: async (key) => {
+      const slot = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'KEYSLOT', key) as number)
+      const slots = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>)
+      const range = slots.find(([from, to]) => slot >= from && slot <= to)
+      if (range === undefined) throw new Error(`slot ${slot} has no master`)
+      return range[2][1]
+    },
+    waitHealthy: async (timeoutMs = 30_000) => {
+      await waitUntil('cluster_state:ok on every node', async () => {
+        const views: string[] = []
+        for (const node of running()) {
+          const info = await withNode(node.port, async (redis) => await redis.call('CLUSTER', 'INFO') as string)
+          if (infoField(info, 'cluster_state') !== 'ok') return false
+          const replication = await withNode(node.port, async (redis) => await redis.info('replication'))
+          if (infoField(replication, 'role') === 'slave' && infoField(replication, 'master_link_status') !== 'up') return false
+          views.push((await mastersOf(node.port)).join(','))
+        }
+        return views.length > 0 && views.every((view) => view === views[0]) && views[0]!.split(',').length === 3
+      }, timeoutMs)
+    },
+    destroy
+  }
+  await cluster.waitHealthy(60_000)
+  return cluster
+}

@@ -1,0 +1,102 @@
+// Spawning and reaping the redis-server processes of a multi-node test topology (cluster, Sentinel set).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import { waitForPong } from './redis-server.js'
+
+/** One redis-server (or sentinel) process of a topology, restartable on its port with the same arguments. */
+export class RedisProcess {
+  private child: ChildProcess | undefined
+  private stderr = ''
+
+  constructor (readonly port: number, private readonly args: string[]) {}
+
+  get running (): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null }
+
+  /** Spawns it and waits until it answers PING. */
+  async start (): Promise<void> {
+    const proc = spawn('redis-server', this.args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    this.child = proc
+    this.stderr = ''
+    proc.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString() })
+    const exited = new Promise<never>((_resolve, reject) => proc.once('exit', (code) => reject(new Error(`redis-server :${this.port} exited (${code}): ${this.stderr}`))))
+    exited.catch(() => {})
+    await Promise.race([waitForPong(this.port, 10_000), exited])
+  }
+
+  /** Sends `signal` and waits for the exit (no-op when not running). */
+  async stop (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.child
+    this.child = undefined
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+    const gone = new Promise((resolve) => proc.once('exit', resolve))
+    proc.kill('SIGCONT')
+    proc.kill(signal)
+    await gone
+  }
+
+  /** SIGSTOP: it keeps its connections but answers nothing (and replicates nothing). */
+  pause (): void { this.child?.kill('SIGSTOP') }
+
+  /** SIGCONT after pause(). */
+  resume (): void { this.child?.kill('SIGCONT') }
+
+  /** Synchronous last resort for process exit. */
+  killNow (): void { this.child?.kill('SIGKILL') }
+}
+
+/** True when nothing listens on 127.0.0.1:`port` (checked by binding it). */
+async function canBind (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/**
+ * `count` distinct free ports below 55535 whose port + 10000 (the cluster bus port) is free too.
+ * Random picks in 20000..55534, each checked by binding both.
+ */
+export async function freePortPairs (count: number): Promise<number[]> {
+  const ports: number[] = []
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 500) throw new Error('no free port pairs (port, port + 10000) found')
+    const port = 20000 + Math.floor(Math.random() * 35535)
+    if (ports.some((p) => Math.abs(p - port) < 2 || p === port + 10000 || p + 10000 === port)) continue
+    if (await canBind(port) && await canBind(port + 10000)) ports.push(port)
+  }
+  return ports
+}
+
+/** Polls `check` every 100 ms until it returns true, or throws `what` after `timeoutMs`. */
+export async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return
+    } catch (err) {
+      lastError = err
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`)
+}
+
+/** Runs `fn` on a short-lived plain connection to 127.0.0.1:`port`. */
+export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1000 })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return await fn(redis)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** One `field:value` of an INFO reply. */
+export function infoField (info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim()
+}
