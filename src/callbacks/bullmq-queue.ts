@@ -1,11 +1,12 @@
 // The BullMQ callback queue of the Redis store: jobs in Redis (one or more shards), retries by policy.ts, dead letters in the failed set.
 import { ErrorCode, Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CallbackConfig, RedisConfig } from '../config/types.js'
 import type { CallbackEvent } from '../mailbox/types.js'
 import { CallbackJobProcessor, type CallbackJob } from './bullmq-processor.js'
 import { closeConnection } from '../redis/connection.js'
+import { writeAndWait } from '../redis/replica-wait.js'
+import { createRedisClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { shardConcurrency, shardOf, shardPrefix } from './bullmq-shards.js'
 import { BACKOFF_TYPE, producerConnectionOptions, within, workerConnectionOptions } from './bullmq-support.js'
@@ -73,9 +74,9 @@ export class BullmqCallbackQueue implements CallbackQueue {
   private readonly options: BullmqCallbackQueueOptions
   private readonly config: CallbackConfig
   private readonly processor: CallbackJobProcessor
-  private readonly producer: Redis
+  private readonly producer: RedisClient
   private readonly queues: Array<Queue<CallbackEvent, DeliveryResult>>
-  private workerConnection: Redis | undefined
+  private workerConnection: RedisClient | undefined
   private workers: Array<Worker<CallbackEvent, DeliveryResult>> | undefined
   private readonly redisErrors: ThrottledLog
   private closing: Promise<void> | undefined
@@ -89,7 +90,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
     this.prefixes = Array.from({ length: shards }, (_, i) => shardPrefix(options.redis.prefix, i, shards))
     this.prefix = this.prefixes[0]!
     this.queueName = options.queueName ?? 'callbacks'
-    this.producer = new Redis(options.redis.url, producerConnectionOptions(options.redis.options, options.commandTimeoutMs ?? 5_000))
+    this.producer = createRedisClient(options.redis, producerConnectionOptions(options.redis.options, options.commandTimeoutMs ?? 5_000))
     this.producer.on('error', (err: Error) => this.logError('producer', err))
     // All shards share the producer connection (BullMQ queues on a passed connection do not close it).
     this.queues = this.prefixes.map((prefix) => {
@@ -114,7 +115,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
   start (): void {
     if ((this.options.role ?? 'all') === 'api' || this.workers !== undefined || this.closing !== undefined) return
     const retention = this.options.completedRetention ?? { ageSeconds: 3_600, count: 100_000 }
-    const connection = new Redis(this.options.redis.url, workerConnectionOptions(this.options.redis.options))
+    const connection = createRedisClient(this.options.redis, workerConnectionOptions(this.options.redis.options))
     connection.on('error', (err: Error) => this.logError('worker connection', err))
     this.workerConnection = connection
     const concurrency = shardConcurrency(this.config.concurrency, this.queues.length)
@@ -123,7 +124,7 @@ export class BullmqCallbackQueue implements CallbackQueue {
 
   /** One shard's worker; each holds a blocking duplicate of `connection` for its fetch. */
   private startWorker (
-    connection: Redis, prefix: string, concurrency: number, retention: { ageSeconds: number, count: number }
+    connection: RedisClient, prefix: string, concurrency: number, retention: { ageSeconds: number, count: number }
   ): Worker<CallbackEvent, DeliveryResult> {
     const processor = this.processor
     const worker = new Worker<CallbackEvent, DeliveryResult>(this.queueName, async (job, token) => await processor.process(job, token), {
@@ -168,6 +169,15 @@ export class BullmqCallbackQueue implements CallbackQueue {
       data: event,
       opts: { jobId: event.id, attempts: Math.max(1, this.config.attempts), backoff: { type: BACKOFF_TYPE }, stackTraceLimit: 0 }
     })))))
+    // With wait-replicas the relay acknowledges outbox events only once their jobs reached the replicas:
+    // WAIT on the connection (and, on a Cluster, the node) that took them, or a failover could lose both.
+    const replicas = this.options.redis.waitReplicas ?? 0
+    if (replicas > 0) {
+      const wait = { replicas, timeoutMs: this.options.redis.waitTimeoutMs ?? 500 }
+      // One WAIT per shard written: on a Cluster each shard's slot may sit on another master.
+      await Promise.all([...byShard.keys()].map(async (shard) =>
+        await writeAndWait(this.producer, wait, (pipeline) => pipeline.exists(`${this.prefixes[shard]!}:${this.queueName}:meta`))))
+    }
   }
 
   /** The newest `limit` dead letters of all shards together (each shard's newest `limit`, merged by failedAt). */

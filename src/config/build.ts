@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { parseAutoAnswerRules } from '../device/rules.js'
 import { ConfigError } from './errors.js'
 import { resolveConfiguredPath } from './paths.js'
-import type { BrokerConfig, BrokerSettings, ClientConfig, SslConfig } from './types.js'
+import type { BrokerConfig, BrokerSettings, ClientConfig, RedisConfig, RedisNodeAddress, SslConfig } from './types.js'
 
 /** Validated settings as the schema names them (defaults filled in). */
 type Settings = Record<string, any>
@@ -86,7 +86,7 @@ function buildBrokerSettings (
   const { redis, commands, callbacks, admin, log } = broker
   return withoutUndefined({
     store: broker.store,
-    redis: { url: redis.url, prefix: redis.prefix, options: redis.options },
+    redis: buildRedisSettings(redis),
     commands: {
       defaultTimeout: commands['default-timeout'],
       defaultLifespan: commands['default-lifespan'],
@@ -160,4 +160,34 @@ function buildAutoAnswer (settings: Settings): BrokerSettings['dev']['autoAnswer
   const { rules, problems } = parseAutoAnswerRules(settings.rules)
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => `broker.dev.auto-answer.${problem}`))
   return { enabled: settings.enabled, profile: settings.profile, rules }
+}
+
+/** `host:port,host:port` -> addresses (validate.ts checked the form). */
+export function parseRedisNodes (text: string): RedisNodeAddress[] {
+  return text.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
+    const colon = item.lastIndexOf(':')
+    return { host: item.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(item.slice(colon + 1)) }
+  })
+}
+
+function buildRedisSettings (redis: Settings): RedisConfig {
+  const cluster = redis.cluster as Settings
+  const sentinel = redis.sentinel as Settings
+  return withoutUndefined({
+    url: redis.url,
+    prefix: redis.prefix,
+    options: redis.options,
+    cluster: cluster.nodes === '' ? undefined : { nodes: parseRedisNodes(cluster.nodes), options: cluster.options },
+    sentinel: sentinel.master === ''
+      ? undefined
+      : withoutUndefined({
+        master: sentinel.master,
+        nodes: parseRedisNodes(sentinel.nodes),
+        username: optionalText(sentinel.username),
+        password: optionalText(sentinel.password),
+        failoverDetector: sentinel['failover-detector']
+      }),
+    waitReplicas: redis['wait-replicas'],
+    waitTimeoutMs: redis['wait-timeout-ms']
+  }) as RedisConfig
 }

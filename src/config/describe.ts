@@ -1,5 +1,5 @@
 // A redacted summary of the resolved config for the start-up log: no keys, passwords, secrets or URL credentials.
-import type { BrokerConfig } from './types.js'
+import type { BrokerConfig, RedisConfig, RedisNodeAddress } from './types.js'
 
 /** The summary logged at start: what was configured and where from, with every secret left out or replaced by `set`. */
 export function describeConfig (config: BrokerConfig): Record<string, unknown> {
@@ -22,11 +22,23 @@ export function describeConfig (config: BrokerConfig): Record<string, unknown> {
     })),
     broker: {
       ...broker,
-      redis: { url: withoutCredentials(broker.redis.url), prefix: broker.redis.prefix, options: Object.keys(broker.redis.options) },
+      redis: describeRedis(broker.redis),
       callbacks: { ...callbacks, ...(trustStorePassword === undefined ? {} : { trustStorePassword: 'set' }) },
       admin: broker.admin === undefined ? undefined : { username: broker.admin.username, password: 'set' }
     }
   }
+}
+
+/** The Redis mode and where it points: nodes as host:port, option names only, the sentinels' password as `set`. */
+function describeRedis (redis: RedisConfig): Record<string, unknown> {
+  const nodes = (list: RedisNodeAddress[]): string[] => list.map((n) => `${n.host}:${n.port}`)
+  const common = { prefix: redis.prefix, options: Object.keys(redis.options), waitReplicas: redis.waitReplicas ?? 0 }
+  if (redis.cluster !== undefined) return { mode: 'cluster', nodes: nodes(redis.cluster.nodes), clusterOptions: Object.keys(redis.cluster.options), ...common }
+  if (redis.sentinel !== undefined) {
+    const s = redis.sentinel
+    return { mode: 'sentinel', master: s.master, sentinels: nodes(s.nodes), ...(s.password === undefined ? {} : { sentinelPassword: 'set' }), ...common }
+  }
+  return { url: withoutCredentials(redis.url), ...common }
 }
 
 /** `https://user:pw@host/x` -> `https://host/x`; text that is not a URL is replaced rather than risked. */

@@ -103,7 +103,32 @@ const brokerSchema: SchemaNode = {
         url: { type: 'string', default: 'redis://127.0.0.1:6379' },
         // Braces would break the per-group Redis Cluster hash tags the keys are built with.
         prefix: { type: 'string', minLength: 1, pattern: '^[^{}]+$', default: 'hermod' },
-        options: { type: 'object', default: {}, description: 'passed to ioredis unchanged' }
+        options: { type: 'object', default: {}, description: 'passed to ioredis unchanged (of every node in cluster and sentinel mode)' },
+        // Spring's spring.data.redis.cluster.* shape: set nodes and the broker connects to a Redis Cluster.
+        cluster: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            nodes: { type: 'string', default: '', description: 'seed nodes, host:port separated by commas' },
+            options: { type: 'object', default: {}, description: 'ioredis ClusterOptions (natMap, ...) passed through' }
+          }
+        },
+        // Spring's spring.data.redis.sentinel.* shape: set master and nodes and the broker asks the sentinels.
+        sentinel: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            master: { type: 'string', default: '' },
+            nodes: { type: 'string', default: '', description: 'sentinels, host:port separated by commas' },
+            username: text,
+            password: text,
+            'failover-detector': flag(false)
+          }
+        },
+        'wait-replicas': integer(0, 0, 16),
+        'wait-timeout-ms': integer(500, 1, 60000)
       }
     },
     commands: {

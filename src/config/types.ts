@@ -43,9 +43,19 @@ export interface RedisConfig {
   url: string
   /** Key prefix; every key the broker writes starts with it. */
   prefix: string
-  /** Extra ioredis options passed through unchanged (TLS, Sentinel, ...). */
+  /** Extra ioredis options passed through unchanged (TLS, password, ...); in cluster and sentinel mode, those of every node. */
   options: Record<string, unknown>
+  /** Redis Cluster (`broker.redis.cluster.nodes` set): seed nodes and ioredis ClusterOptions. */
+  cluster?: { nodes: RedisNodeAddress[], options: Record<string, unknown> }
+  /** Sentinel (`broker.redis.sentinel.master` set): the master's name and the sentinels. */
+  sentinel?: { master: string, nodes: RedisNodeAddress[], username?: string, password?: string, failoverDetector: boolean }
+  /** Replicas every state change must reach before the broker answers (`WAIT`); 0 or unset: no WAIT. */
+  waitReplicas?: number
+  /** How long one WAIT may take, ms (default 500). */
+  waitTimeoutMs?: number
 }
+
+export interface RedisNodeAddress { host: string, port: number }
 
 export interface CallbackConfig {
   /** One attempt's budget up to the target's status and headers, ms (the body is read separately, bounded). */

@@ -144,6 +144,7 @@ function checkServer (server: Settings | undefined, report: Report): void {
 function checkBroker (broker: Settings | undefined, report: Report): void {
   const url = broker?.redis?.url
   if (typeof url === 'string' && !/^rediss?:\/\/./.test(url)) report(['broker', 'redis', 'url'], 'must be a redis:// or rediss:// URL')
+  checkRedisTopology(broker?.redis, report)
   const atMost = (section: string, lower: string, upper: string): void => {
     const values = broker?.[section]
     if (typeof values?.[lower] === 'number' && typeof values?.[upper] === 'number' && values[lower] > values[upper]) {
@@ -154,4 +155,34 @@ function checkBroker (broker: Settings | undefined, report: Report): void {
   atMost('commands', 'default-lifespan', 'max-lifespan')
   atMost('commands', 'default-timeout', 'default-lifespan')
   atMost('callbacks', 'backoff-base-ms', 'backoff-max-ms')
+}
+
+const NODE_LIST = /^\s*(?:\[[0-9a-fA-F:.]+\]|[^\s,:[\]]+):\d{1,5}\s*(?:,\s*(?:\[[0-9a-fA-F:.]+\]|[^\s,:[\]]+):\d{1,5}\s*)*$/
+
+/** Cluster and Sentinel settings: node lists as host:port,..., not both modes at once, no replica reads for the store. */
+function checkRedisTopology (redis: Settings | undefined, report: Report): void {
+  const nodes = (section: 'cluster' | 'sentinel'): unknown => redis?.[section]?.nodes
+  const clusterNodes = nodes('cluster')
+  const sentinelNodes = nodes('sentinel')
+  const master = redis?.sentinel?.master
+  for (const [section, value] of [['cluster', clusterNodes], ['sentinel', sentinelNodes]] as const) {
+    if (typeof value === 'string' && value !== '' && !NODE_LIST.test(value)) {
+      report(['broker', 'redis', section, 'nodes'], 'must be host:port entries separated by commas (e.g. redis-1:6379,redis-2:6379)')
+    }
+  }
+  const inCluster = typeof clusterNodes === 'string' && clusterNodes !== ''
+  const inSentinel = typeof master === 'string' && master !== ''
+  if (inCluster && inSentinel) {
+    report(['broker', 'redis', 'sentinel', 'master'], 'must not be set together with broker.redis.cluster.nodes: choose Redis Cluster or Sentinel')
+  }
+  if (inSentinel && (typeof sentinelNodes !== 'string' || sentinelNodes === '')) {
+    report(['broker', 'redis', 'sentinel', 'nodes'], 'is required with broker.redis.sentinel.master (the sentinels, host:port separated by commas)')
+  }
+  if (!inSentinel && typeof sentinelNodes === 'string' && sentinelNodes !== '') {
+    report(['broker', 'redis', 'sentinel', 'master'], 'is required with broker.redis.sentinel.nodes (the name the sentinels monitor)')
+  }
+  const scaleReads = redis?.cluster?.options?.scaleReads
+  if (scaleReads !== undefined && scaleReads !== 'master') {
+    report(['broker', 'redis', 'cluster', 'options', 'scaleReads'], 'must be master (or unset): the store reads its own writes, a replica may not have them yet')
+  }
 }

@@ -1,5 +1,5 @@
 // The delivery log on Redis: a capped list under the key prefix, announced on a channel, shared by every instance.
-import { Redis } from 'ioredis'
+import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import type { Logger } from 'pino'
 import type { RedisConfig } from '../config/types.js'
 import { RedisKeys } from '../mailbox/keys.js'
@@ -14,16 +14,16 @@ import { AppendListeners, matchesDelivery, type DeliveryLog, type DeliveryLogEnt
  * are logged and dropped: the log is a development aid and never holds up a delivery.
  */
 export class RedisDeliveryLog implements DeliveryLog {
-  private readonly redis: Redis
-  private readonly subscriber: Redis
+  private readonly redis: RedisClient
+  private readonly subscriber: RedisClient
   private readonly keys: RedisKeys
   private readonly listeners = new AppendListeners()
   private readonly subscribed: Promise<unknown>
 
   constructor (config: RedisConfig, private readonly size: number, private readonly logger?: Logger) {
     this.keys = new RedisKeys(config.prefix)
-    this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
-    this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
+    this.redis = createRedisClient(config, apiConnectionOptions(2000, config.options))
+    this.subscriber = duplicateClient(this.redis, SUBSCRIBER_OVERRIDES)
     for (const client of [this.redis, this.subscriber]) client.on('error', () => {})
     this.subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.keys.devDeliveryChannel()) return

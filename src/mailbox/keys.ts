@@ -56,6 +56,8 @@ export class RedisKeys {
   }
 
   deadlines (group: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.deadlines }
+  /** String, only with wait-replicas: the relay's fence write before its WAIT (redis-store.ts outboxReplicated); lives 60 s. */
+  replicationFence (group: string): string { return `${this.groupBase(group)}rf` }
   outbox (group: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.outbox }
   outboxOrder (group: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.outboxOrder }
 

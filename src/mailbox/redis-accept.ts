@@ -1,5 +1,7 @@
 // Accept on Redis: box index entries first, then the one accept script; retries the rare races it reports.
-import type { Redis } from 'ioredis'
+import type { ChainableCommander } from 'ioredis'
+import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
+import type { RedisClient } from '../redis/topology.js'
 import type { Logger } from 'pino'
 import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
 import type { CommandIds } from './redis-connection.js'
@@ -11,13 +13,15 @@ import { randomUuid } from './uuid.js'
 
 /** What the acceptor borrows from its store. */
 export interface AcceptorContext {
-  redis: Redis
+  redis: RedisClient
   keys: RedisKeys
   scripts: MailboxScripts
   ids: CommandIds
   timing: { graceMs: number, slackMs: number }
   /** Groups this connection already registered in the global group set (cleared on reconnect). */
   registeredGroups: Set<string>
+  /** `broker.redis.wait-replicas`: every index write is followed by WAIT on its node too. */
+  wait?: ReplicaWait | undefined
   /** Remembers where a new box id leads (the store's LRU). */
   remember: (bid: string, ref: BoxRef) => void
   notifyOutbox: () => void
@@ -83,7 +87,9 @@ export class RedisAcceptor {
     const commandKey = keys.command(group, commandId)
     const scriptKeys = [
       keys.groupBase(group), commandKey, keys.deadlines(group),
-      req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey)
+      req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey),
+      keys.outbox(group), keys.outboxOrder(group),
+      ...[...candidates.keys()].flatMap((name) => [keys.namedBox(group, name), keys.namedBoxPending(group, name)])
     ]
     const channel = this.ctx.wake.channelFor(group)
     const script = scripts.run('accept-4', scriptKeys, acceptArgs(req, now, commandId, sent, expected, { ...timing, channel }))
@@ -122,21 +128,30 @@ export class RedisAcceptor {
     req: AcceptRequest, commandId: string, sent: SentDestination[],
     candidates: Map<string, { bid: string }>, expected: Map<string, string>
   ): PreWrite[] {
-    const { redis, keys } = this.ctx
+    const { keys } = this.ctx
     const ttl = this.indexTtl(req)
+    const write = this.writeOf()
     const index = (bid: string, ref: BoxRef): PreWrite => this.indexWrite(req, bid, ref)
     const writes = sent.filter((d) => d.to === '@tmp').map((d) => index(d.bid, { group: req.group, kind: 'tmp', commandId }))
     // A name with a live box (read just before, or reported by the script) keeps that box: no candidate index (SET, then DEL).
     for (const [name, c] of candidates) if (!expected.has(name)) writes.push(index(c.bid, { group: req.group, kind: 'named', name }))
-    for (const bid of expected.values()) writes.push({ bid, write: () => redis.pexpire(keys.boxIndex(bid), ttl, 'GT') })
-    if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: () => redis.sadd(keys.groups(), req.group) })
+    for (const bid of expected.values()) writes.push({ bid, write: write((r) => r.pexpire(keys.boxIndex(bid), ttl, 'GT')) })
+    if (!this.ctx.registeredGroups.has(req.group)) writes.push({ bid: '', write: write((r) => r.sadd(keys.groups(), req.group)) })
     return writes
   }
 
   /** The index entry of a fresh box id. */
   private indexWrite (req: AcceptRequest, bid: string, ref: BoxRef): PreWrite {
-    const { redis, keys } = this.ctx
-    return { bid, write: () => redis.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', this.indexTtl(req)) }
+    const { keys } = this.ctx
+    return { bid, write: this.writeOf()((r) => r.set(keys.boxIndex(bid), encodeBoxRef(ref), 'PX', this.indexTtl(req))) }
+  }
+
+  /** One write; with wait-replicas, followed by WAIT on the node of its key (a global key's slot is not the group's). */
+  private writeOf (): (queue: (pipeline: ChainableCommander) => unknown) => () => Promise<unknown> {
+    const { redis, wait } = this.ctx
+    return (queue) => wait === undefined
+      ? async () => await (queue(redis as unknown as ChainableCommander) as Promise<unknown>)
+      : async () => await writeAndWait(redis, wait, queue)
   }
 
   /** Redoes pre-writes that failed while the script succeeded (memory freed in between): never leave a box unreachable. */

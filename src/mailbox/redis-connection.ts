@@ -1,5 +1,6 @@
 // The Redis store's plumbing: fail-fast connection options, the eviction-policy check, the command id blocks and the box id cache.
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { RedisClient } from '../redis/topology.js'
 import { reconnectDelay, userRedisOptions } from '../redis/connection.js'
 import type { BoxRef } from './keys.js'
 
@@ -25,11 +26,11 @@ export function apiConnectionOptions (commandTimeoutMs: number, userOptions: Rec
 }
 
 /** A warning unless Redis's maxmemory-policy is noeviction (other policies may evict accepted commands), also when CONFIG is disabled. */
-export async function evictionPolicyWarning (redis: Redis): Promise<string | undefined> {
+export async function evictionPolicyWarning (redis: RedisClient): Promise<string | undefined> {
   try {
     const policy = (await redis.config('GET', 'maxmemory-policy') as string[])[1]
     if (policy === undefined) return 'could not read maxmemory-policy; make sure it is noeviction'
-    if (policy !== 'noeviction') return `maxmemory-policy is ${policy}, not noeviction: Redis may evict accepted commands`
+    if (policy !== 'noeviction') return `maxmemory-policy is ${policy}, not noeviction: RedisClient may evict accepted commands`
     return undefined
   } catch (err) {
     return `could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`
@@ -57,7 +58,7 @@ export class CommandIds {
   private end = 0
   private refill: Promise<void> | undefined
 
-  constructor (private readonly redis: Redis, private readonly key: string, private readonly blockSize: number) {}
+  constructor (private readonly redis: RedisClient, private readonly key: string, private readonly blockSize: number) {}
 
   async take (): Promise<string> {
     while (this.next >= this.end) {
@@ -78,32 +79,35 @@ export class CommandIds {
 }
 
 /**
- * A bounded cache of box id -> BoxRef. The mapping never changes, so entries never go stale. Two
- * generations instead of a strict LRU: a full young generation becomes the old one and the old one
- * is dropped; a hit in the old generation moves up. O(1) everywhere (evicting the oldest key of a
- * single Map scans over the holes its deletes left: measured in docs/performance.md).
+ * A bounded cache for mappings that never change (so entries never go stale). Two generations instead
+ * of a strict LRU: a full young generation becomes the old one and the old one is dropped; a hit in the
+ * old generation moves up. O(1) everywhere (evicting the oldest key of a single Map scans over the holes
+ * its deletes left: measured in docs/performance.md).
  */
-export class BoxRefCache {
-  private young = new Map<string, BoxRef>()
-  private old = new Map<string, BoxRef>()
+export class GenerationCache<V> {
+  private young = new Map<string, V>()
+  private old = new Map<string, V>()
   private readonly generation: number
 
   /** @param max roughly how many entries are kept (between max/2 and max) */
   constructor (max: number) { this.generation = Math.max(1, Math.ceil(max / 2)) }
 
-  get (bid: string): BoxRef | undefined {
-    const ref = this.young.get(bid)
-    if (ref !== undefined) return ref
-    const older = this.old.get(bid)
-    if (older !== undefined) this.set(bid, older)
+  get (key: string): V | undefined {
+    const value = this.young.get(key)
+    if (value !== undefined) return value
+    const older = this.old.get(key)
+    if (older !== undefined) this.set(key, older)
     return older
   }
 
-  set (bid: string, ref: BoxRef): void {
+  set (key: string, value: V): void {
     if (this.young.size >= this.generation) {
       this.old = this.young
       this.young = new Map()
     }
-    this.young.set(bid, ref)
+    this.young.set(key, value)
   }
 }
+
+/** Box id -> BoxRef (one round trip per device call instead of two). */
+export class BoxRefCache extends GenerationCache<BoxRef> {}

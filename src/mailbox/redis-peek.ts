@@ -1,5 +1,6 @@
 // The Redis store's dev listing: finds a group's command keys by SCAN and reads them with a read-only script.
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
+import type { RedisClient } from '../redis/topology.js'
 import { GROUP_KEY_SUFFIX, type RedisKeys } from './keys.js'
 import { decodeRecord } from './redis-replies.js'
 import { loadScript, scriptsDirectory, type ScriptName } from './redis-scripts.js'
@@ -8,7 +9,7 @@ import type { PeekedCommand, PeekOptions } from './store.js'
 /** Command keys looked at per listing, at most (the dev listing is not a query engine). */
 const MAX_SCANNED = 100_000
 const BATCH = 200
-const SCRIPT = 'peek-commands-1'
+const SCRIPT = 'peek-commands-n'
 const COMMAND = 'hermodMailbox_peek_commands'
 
 /** Redis MATCH pattern characters in `text`, escaped. */
@@ -18,9 +19,9 @@ function globEscape (text: string): string {
 
 /** Lists commands for the dev API. Not used on any hot path; SCAN does not block Redis. */
 export class RedisCommandPeeker {
-  constructor (private readonly redis: Redis, private readonly keys: RedisKeys) {
+  constructor (private readonly redis: RedisClient, private readonly keys: RedisKeys, dir: string = scriptsDirectory()) {
     // Not one of the store's SCRIPT_NAMES: defined here, by the same loader, with the same includes.
-    redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: loadScript(scriptsDirectory(), SCRIPT as ScriptName) })
+    redis.defineCommand(COMMAND, { lua: loadScript(dir, SCRIPT as ScriptName) })
   }
 
   async peek (options: PeekOptions, now: number): Promise<PeekedCommand[]> {
@@ -28,12 +29,15 @@ export class RedisCommandPeeker {
     const candidates: Array<{ group: string, id: string }> = []
     for (const group of groups) {
       const prefix = this.keys.groupBase(group) + GROUP_KEY_SUFFIX.command
-      let cursor = '0'
-      do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000)
-        cursor = next
-        for (const key of keys) candidates.push({ group, id: key.slice(prefix.length) })
-      } while (cursor !== '0' && candidates.length < MAX_SCANNED)
+      // SCAN walks one node: on a Cluster, every master (a group's keys sit on the one that serves its slot).
+      for (const node of this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis]) {
+        let cursor = '0'
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000)
+          cursor = next
+          for (const key of keys) candidates.push({ group, id: key.slice(prefix.length) })
+        } while (cursor !== '0' && candidates.length < MAX_SCANNED)
+      }
     }
     // Ids come from one global sequence (in blocks per instance): the larger, the newer, near enough.
     candidates.sort((a, b) => b.id.length - a.id.length || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
@@ -44,7 +48,7 @@ export class RedisCommandPeeker {
       const batch: PeekedCommand[] = []
       for (const [group, ids] of byGroup) {
         const commands = this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string[]>>
-        const reply = await commands[COMMAND]!.call(this.redis, this.keys.groupBase(group), now, ...ids)
+        const reply = await commands[COMMAND]!.call(this.redis, ids.length, ...ids.map((id) => this.keys.command(group, id)), now, ...ids)
         for (let j = 0; j < reply.length; j += 3) {
           const peeked: PeekedCommand = decodeRecord(group, reply[j]!, reply[j + 1]!)
           if (reply[j + 2] !== '') peeked.payload = reply[j + 2]!

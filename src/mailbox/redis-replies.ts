@@ -224,8 +224,14 @@ export function decodeOutbox (raw: unknown): OutboxEntry[] {
   return entries
 }
 
-/** Reply errors that mean "Redis cannot serve this now", not "the request or the script is wrong". */
-const UNAVAILABLE_REPLY = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|MISCONF|NOREPLICAS)\b|\bOOM command not allowed\b/
+/**
+ * Reply errors that mean "Redis cannot serve this now", not "the request or the script is wrong". MOVED and
+ * ASK reach here only when a Cluster slot changed hands mid-pipeline (a failover): the command did not run.
+ */
+const UNAVAILABLE_REPLY = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|MISCONF|NOREPLICAS|MOVED|ASK)\b|\bOOM command not allowed\b/
+
+/** ioredis's own errors of a Cluster or Sentinel client that has no node to send to right now. */
+const NO_NODE = /Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|All sentinels are unreachable/
 
 /**
  * Maps a failure of a Redis call: connection loss, timeouts, an offline client, OOM under noeviction,
@@ -236,7 +242,7 @@ export function toStoreError (err: unknown): unknown {
   if (err.name === 'ReplyError') return UNAVAILABLE_REPLY.test(err.message) ? unavailable(err) : err
   const code = (err as NodeJS.ErrnoException).code
   if (err.name === 'MaxRetriesPerRequestError' || err.name === 'AbortError' || (typeof code === 'string' && code.startsWith('E')) ||
-      /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT|Connection lost/.test(err.message)) {
+      /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT|Connection lost/.test(err.message) || NO_NODE.test(err.message)) {
     return unavailable(err)
   }
   return err

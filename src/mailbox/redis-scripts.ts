@@ -2,10 +2,15 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Redis } from 'ioredis'
+import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
+import type { RedisClient } from '../redis/topology.js'
 import type { AcceptRequest } from './types.js'
 
-/** One script per atomic operation; the number after the dash is its number of KEYS. */
+/**
+ * One script per atomic operation; the number after the dash is its number of fixed KEYS. Every script
+ * takes further KEYS after them (the keys it learns while running, includes/declared.lua), so each is
+ * called with an explicit numkeys.
+ */
 export const SCRIPT_NAMES = [
   'accept-4', 'get-command-2', 'cancel-2', 'list-box-3', 'read-message-2', 'answer-2', 'claim-due-2',
   'read-outbox-2', 'ack-outbox-2'
@@ -46,18 +51,54 @@ export class MailboxScripts {
    * Reads every script (synchronously, once, at start) and defines it on `client`.
    * @param client the API connection
    * @param dir where the .lua files are (default: scriptsDirectory())
+   * @param wait `broker.redis.wait-replicas`: the scripts of WAITED_SCRIPTS are followed by WAIT
    */
-  constructor (private readonly client: Redis, dir: string = scriptsDirectory()) {
+  constructor (private readonly client: RedisClient, dir: string = scriptsDirectory(), private readonly wait?: ReplicaWait) {
     for (const name of SCRIPT_NAMES) {
-      client.defineCommand(commandName(name), { numberOfKeys: Number(name.slice(name.lastIndexOf('-') + 1)), lua: loadScript(dir, name) })
+      client.defineCommand(commandName(name), { lua: loadScript(dir, name) })
     }
   }
 
-  /** Runs a script; the reply is decoded by the functions of redis-replies.ts. */
-  run (name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown> {
+  /**
+   * Runs a script; the reply is decoded by the functions of redis-replies.ts. A script that needs a key it
+   * was not given (`{-9, key, ...}`, nothing written) runs again with those keys added, a few times at most.
+   * @param learn told the keys that had to be added, so the caller can pass them up front next time
+   */
+  async run (name: ScriptName, keys: string[], args: ScriptArg[], learn?: (added: string[]) => void): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[COMMAND_NAMES[name]]!
-    return method.call(this.client, ...keys, ...args)
+    let declared = keys
+    for (let attempt = 1; ; attempt++) {
+      const reply = this.wait !== undefined && WAITED_SCRIPTS.has(name)
+        ? await writeAndWait(this.client, this.wait, (pipeline) => {
+          const queue = (pipeline as unknown as Record<string, (...a: ScriptArg[]) => unknown>)[COMMAND_NAMES[name]]!
+          queue.call(pipeline, declared.length, ...declared, ...args)
+        })
+        : await method.call(this.client, declared.length, ...declared, ...args)
+      const missing = missingKeys(reply)
+      if (missing === undefined) {
+        if (attempt > 1) learn?.(declared.slice(keys.length))
+        return reply
+      }
+      if (attempt >= MAX_KEY_ROUNDS) throw new Error(`${name}: still asked for undeclared keys after ${attempt} runs`)
+      declared = [...declared, ...missing.filter((key) => !declared.includes(key))]
+    }
   }
+}
+
+/**
+ * The scripts whose 2xx tells a client its change is kept: accept, a device's answer, a cancel. The others
+ * are redone after a failover that lost them (a deadline still due times out again; an outbox event not
+ * acknowledged is queued again, with the same webhook-id), so they are not waited for.
+ */
+const WAITED_SCRIPTS = new Set<ScriptName>(['accept-4', 'answer-2', 'cancel-2'])
+
+/** Runs of one call, each adding the keys the last one asked for (a named box's command, then its other boxes). */
+const MAX_KEY_ROUNDS = 5
+
+/** The keys of a `{-9, key, ...}` reply (includes/declared.lua), undefined for any other reply. */
+function missingKeys (reply: unknown): string[] | undefined {
+  if (!Array.isArray(reply) || reply[0] !== -9) return undefined
+  return reply.slice(1).map(String)
 }
 
 const COMMAND_NAMES = Object.fromEntries(SCRIPT_NAMES.map((name) => [name, commandName(name)])) as Record<ScriptName, string>

@@ -1,20 +1,21 @@
 // The Redis mailbox store: each state change is one Lua script on its group's slot; N broker instances share it.
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
 import { closeConnection } from '../redis/connection.js'
+import { ReplicationShortError, writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
+import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
-import { RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
+import { GROUP_KEY_SUFFIX, RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
-  BoxRefCache, CommandIds, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
+  BoxRefCache, CommandIds, GenerationCache, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
 } from './redis-connection.js'
 import {
   decodeAnswer, decodeCancel, decodeClaim, decodeGetCommand, decodeList, decodeOutbox, decodeRead, toStoreError, type OutboxEntry
 } from './redis-replies.js'
 import { RedisCommandPeeker } from './redis-peek.js'
-import { MailboxScripts } from './redis-scripts.js'
+import { MailboxScripts, scriptsDirectory } from './redis-scripts.js'
 import { StoreSignals } from './store-signals.js'
 import { WakeChannels, wakeSignalModeFor, type WakeSignalMode } from './wake-channels.js'
 import type { DeviceAnswer, MailboxStore, PeekedCommand, PeekOptions } from './store.js'
@@ -28,7 +29,7 @@ export interface RedisMailboxStoreOptions {
   /** `broker.redis`: URL, key prefix and extra ioredis options. */
   config?: RedisConfig
   /** An ioredis client to use as the API connection instead (it should fail fast, see apiConnectionOptions). The store closes it. */
-  client?: Redis
+  client?: RedisClient
   /** Key prefix with `client` (default: config.prefix). */
   prefix?: string
   logger?: Logger
@@ -61,12 +62,18 @@ const ACK_CHUNK = 500
 export class RedisMailboxStore implements MailboxStore {
   readonly name = 'redis' as const
   readonly keys: RedisKeys
-  private readonly redis: Redis
-  private readonly subscriber: Redis
+  private readonly redis: RedisClient
+  private readonly subscriber: RedisClient
   private readonly scripts: MailboxScripts
+  private readonly scriptsDir: string
+  private readonly wait: ReplicaWait | undefined
   private readonly acceptor: RedisAcceptor
   private readonly ids: CommandIds
   private readonly boxes: BoxRefCache
+  /** Message id -> keys its read or answer had to add (they never change): the next call passes them up front. */
+  private readonly messageKeyHints: GenerationCache<string[]>
+  /** Group -> named boxes' pending index keys its sweeps needed (the box names of a group recur). */
+  private readonly sweepKeyHints = new GenerationCache<string[]>(1_000)
   private readonly graceMs: number
   private readonly slackMs: number
   private readonly sweepBudgetBytes: number
@@ -96,7 +103,7 @@ export class RedisMailboxStore implements MailboxStore {
     if (options.client !== undefined) {
       this.redis = options.client
     } else if (options.config !== undefined) {
-      this.redis = new Redis(options.config.url, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
+      this.redis = createRedisClient(options.config, apiConnectionOptions(options.commandTimeoutMs ?? 2000, options.config.options))
     } else {
       throw new Error('RedisMailboxStore needs config or client')
     }
@@ -108,8 +115,13 @@ export class RedisMailboxStore implements MailboxStore {
     this.sweepBudgetBytes = Math.max(1, options.sweepBudgetBytes ?? 1_048_576)
     this.onDeadlinesWithoutRecord = options.onDeadlinesWithoutRecord
     this.boxes = new BoxRefCache(options.boxCacheSize ?? 10_000)
+    this.messageKeyHints = new GenerationCache(options.boxCacheSize ?? 10_000)
     this.ids = new CommandIds(this.redis, this.keys.sequence(), Math.max(1, options.idBlockSize ?? 50))
-    this.scripts = new MailboxScripts(this.redis, options.scriptsDirectory)
+    this.scriptsDir = options.scriptsDirectory ?? scriptsDirectory()
+    const waitReplicas = options.config?.waitReplicas ?? 0
+    const wait = waitReplicas > 0 ? { replicas: waitReplicas, timeoutMs: options.config?.waitTimeoutMs ?? 500 } : undefined
+    this.wait = wait
+    this.scripts = new MailboxScripts(this.redis, this.scriptsDir, wait)
     this.acceptor = new RedisAcceptor({
       redis: this.redis,
       keys: this.keys,
@@ -117,12 +129,13 @@ export class RedisMailboxStore implements MailboxStore {
       ids: this.ids,
       timing: { graceMs: this.graceMs, slackMs: this.slackMs },
       registeredGroups: this.registeredGroups,
+      wait,
       remember: (bid, ref) => this.boxes.set(bid, ref),
       notifyOutbox: () => this.notifyOutbox(),
       wake: { channelFor: (group) => this.wake.channelFor(group), sharded: () => this.wake.mode === 'sharded' },
       logger: this.logger
     })
-    this.subscriber = this.redis.duplicate(SUBSCRIBER_OVERRIDES)
+    this.subscriber = duplicateClient(this.redis, SUBSCRIBER_OVERRIDES)
     this.redis.on('error', (err: Error) => this.connectionLog.error('api connection', err))
     this.subscriber.on('error', (err: Error) => this.connectionLog.error('subscriber', err))
     this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })
@@ -161,13 +174,13 @@ export class RedisMailboxStore implements MailboxStore {
 
   async getCommand (group: string, commandId: string, now: number): Promise<CommandRecord | null> {
     if (!/^\d{1,20}$/.test(commandId)) return null
-    const reply = await this.guard(() => this.scripts.run('get-command-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    const reply = await this.guard(() => this.scripts.run('get-command-2', this.commandKeys(group, commandId), [commandId, now, group, this.slackMs]))
     return this.emitting(decodeGetCommand(reply, group, commandId))
   }
 
   async cancel (group: string, commandId: string, now: number): Promise<CancelResult> {
     if (!/^\d{1,20}$/.test(commandId)) return { kind: 'not-found' }
-    const reply = await this.guard(() => this.scripts.run('cancel-2', [this.keys.groupBase(group), this.keys.command(group, commandId)], [commandId, now, group, this.slackMs]))
+    const reply = await this.guard(() => this.scripts.run('cancel-2', this.commandKeys(group, commandId), [commandId, now, group, this.slackMs]))
     return this.emitting(decodeCancel(reply, group, commandId))
   }
 
@@ -175,7 +188,7 @@ export class RedisMailboxStore implements MailboxStore {
     return await this.guard(async () => {
       const ref = isUuid(token) ? await this.resolveBox(bid) : null
       if (ref === null) return null
-      const keys = this.boxKeys(ref)
+      const keys = this.boxKeys(ref).slice(0, 2)
       keys.push(ref.kind === 'tmp' ? keys[1]! : this.keys.namedBoxPending(ref.group, ref.name))
       return decodeList(await this.scripts.run('list-box-3', keys, [...refArgs(ref), bid, token, now]))
     })
@@ -184,7 +197,8 @@ export class RedisMailboxStore implements MailboxStore {
   async readMessage (bid: string, mid: string, now: number): Promise<ReadResult> {
     const reply = await this.guard(async () => {
       const ref = isUuid(mid) ? await this.resolveBox(bid) : null
-      return ref === null ? null : await this.scripts.run('read-message-2', this.boxKeys(ref), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs])
+      if (ref === null) return null
+      return await this.scripts.run('read-message-2', this.messageKeys(ref, mid), [...refArgs(ref), bid, mid, now, ref.group, this.slackMs], this.learner(mid))
     })
     return reply === null ? { kind: 'not-found' } : this.emitting(decodeRead(reply, bid, mid))
   }
@@ -194,7 +208,7 @@ export class RedisMailboxStore implements MailboxStore {
       const ref = isUuid(mid) ? await this.resolveBox(bid) : null
       if (ref === null) return null
       const args = [...refArgs(ref), bid, mid, now, ref.group, this.slackMs, answer.status, answer.response]
-      return await this.scripts.run('answer-2', this.boxKeys(ref), args)
+      return await this.scripts.run('answer-2', this.messageKeys(ref, mid), args, this.learner(mid))
     })
     return reply === null ? { kind: 'not-found' } : this.emitting(decodeAnswer(reply))
   }
@@ -207,10 +221,14 @@ export class RedisMailboxStore implements MailboxStore {
       let total = 0
       for (const [i, group] of groups.entries()) {
         if (total >= limit || due[i]!.length === 0) continue
-        const keys = [this.keys.groupBase(group), this.keys.deadlines(group)]
-        // One script per byte budget: Redis serves other clients between them.
+        // One script per byte budget: Redis serves other clients between them. Each declares the command
+        // keys of the deadlines due now (the script asks for any it finds besides them: includes/declared.lua).
         for (let more = true; more && total < limit;) {
-          const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes]))
+          const ids = await this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, limit - total)
+          const keys = [this.keys.groupBase(group), this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group),
+            ...ids.map((id) => this.keys.command(group, id)), ...(this.sweepKeyHints.get(group) ?? [])]
+          const learn = (added: string[]): void => { this.rememberSweepKeys(group, added) }
+          const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes], learn))
           total += reply.timedOut
           if (reply.withoutRecord > 0) this.reportDeadlinesWithoutRecord(group, reply.withoutRecord)
           more = reply.stoppedAtBudget
@@ -228,13 +246,32 @@ export class RedisMailboxStore implements MailboxStore {
       const groups = await this.redis.smembers(this.keys.groups())
       const replies = await Promise.all(groups.map((g) => this.scripts.run('read-outbox-2', [this.keys.outboxOrder(g), this.keys.outbox(g)], [limit])))
       const entries: Array<OutboxEntry & { group: string }> = []
-      replies.forEach((reply, i) => { for (const entry of decodeOutbox(reply)) entries.push({ ...entry, group: groups[i]! }) })
+      const decoded = replies.map((reply) => decodeOutbox(reply))
+      const replicated = await Promise.all(groups.map(async (g, i) => decoded[i]!.length === 0 || await this.outboxReplicated(g)))
+      decoded.forEach((list, i) => { if (replicated[i] === true) for (const entry of list) entries.push({ ...entry, group: groups[i]! }) })
       entries.sort((a, b) => a.at - b.at || a.event.id.localeCompare(b.event.id))
       const oldest = entries.slice(0, limit)
       if (this.ackHints.size > 100_000) this.ackHints.clear()
       for (const entry of oldest) this.ackHints.set(entry.event.id, entry.group)
       return oldest.map((entry) => entry.event)
     })
+  }
+
+  /**
+   * With wait-replicas: whether what the group's master holds (the outbox events just read among it) has
+   * reached the replicas. WAIT counts up to the caller's own last write, so a fence write comes first; its
+   * offset is past every earlier write of that master. Not yet: the events are left for a later read, so no
+   * callback goes out for a state a failover could still drop (the old master's answer, its timeout).
+   */
+  private async outboxReplicated (group: string): Promise<boolean> {
+    if (this.wait === undefined) return true
+    try {
+      await writeAndWait(this.redis, this.wait, (pipeline) => pipeline.set(this.keys.replicationFence(group), '1', 'PX', 60_000))
+      return true
+    } catch (err) {
+      if (err instanceof ReplicationShortError) return false
+      throw err
+    }
   }
 
   async ackOutbox (ids: string[]): Promise<void> {
@@ -282,7 +319,7 @@ export class RedisMailboxStore implements MailboxStore {
 
   /** The dev listing (redis-peek.ts): read-only, built on first use. */
   async peekCommands (options: PeekOptions, now: number): Promise<PeekedCommand[]> {
-    this.peeker ??= new RedisCommandPeeker(this.redis, this.keys)
+    this.peeker ??= new RedisCommandPeeker(this.redis, this.keys, this.scriptsDir)
     const peeker = this.peeker
     return await this.guard(() => peeker.peek(options, now))
   }
@@ -308,9 +345,42 @@ export class RedisMailboxStore implements MailboxStore {
     return ref
   }
 
+  /** KEYS of the scripts on a box: the group base, the box, and the keys a terminal step writes (deadlines, outbox). */
   private boxKeys (ref: BoxRef): string[] {
     const target = ref.kind === 'tmp' ? this.keys.command(ref.group, ref.commandId) : this.keys.namedBox(ref.group, ref.name)
-    return [this.keys.groupBase(ref.group), target]
+    const keys = [this.keys.groupBase(ref.group), target, ...this.finishKeys(ref.group)]
+    if (ref.kind === 'named') keys.push(this.keys.namedBoxPending(ref.group, ref.name))
+    return keys
+  }
+
+  /**
+   * KEYS of read and answer: boxKeys, plus what an earlier call on this message had to add (a named box's
+   * message leads to a command key the caller cannot know, and to the command's other named boxes).
+   */
+  private messageKeys (ref: BoxRef, mid: string): string[] {
+    const keys = this.boxKeys(ref)
+    return ref.kind === 'named' ? [...keys, ...(this.messageKeyHints.get(mid) ?? [])] : keys
+  }
+
+  private learner (mid: string): (added: string[]) => void {
+    return (added) => { this.messageKeyHints.set(mid, [...(this.messageKeyHints.get(mid) ?? []), ...added]) }
+  }
+
+  /** The named boxes' pending indexes a group's sweeps had to add lately (the most recent 256): passed up front next time. */
+  private rememberSweepKeys (group: string, added: string[]): void {
+    const pending = added.filter((key) => key.startsWith(this.keys.groupBase(group) + GROUP_KEY_SUFFIX.namedBoxPending))
+    if (pending.length === 0) return
+    const known = new Set([...(this.sweepKeyHints.get(group) ?? []), ...pending])
+    this.sweepKeyHints.set(group, [...known].slice(-256))
+  }
+
+  /** KEYS of the scripts on one command: base, command, deadlines, outbox (its named boxes' indexes are asked for). */
+  private commandKeys (group: string, commandId: string): string[] {
+    return [this.keys.groupBase(group), this.keys.command(group, commandId), ...this.finishKeys(group)]
+  }
+
+  private finishKeys (group: string): string[] {
+    return [this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group)]
   }
 
   private emitting<T> (decoded: { result: T, emitted: boolean }): T {

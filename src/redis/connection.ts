@@ -1,5 +1,6 @@
 // Redis connection plumbing shared by the mailbox store and the BullMQ queue: reconnects, user options, shutdown.
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { RedisClient } from './topology.js'
 
 /** Reconnect delay: 100 ms, 200 ms, ... capped at 1 s, forever (so the broker recovers by itself). */
 export function reconnectDelay (attempt: number): number {
@@ -13,7 +14,7 @@ export function userRedisOptions (options: Record<string, unknown> = {}): RedisO
 }
 
 /** Ends a connection: QUIT when it is up (bounded by `timeoutMs`), a plain disconnect otherwise. */
-export async function closeConnection (client: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeConnection (client: RedisClient, timeoutMs = 1000): Promise<void> {
   if (client.status === 'end') return
   if (client.status === 'ready') {
     let timer: NodeJS.Timeout | undefined

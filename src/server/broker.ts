@@ -20,6 +20,7 @@ import type { BrokerContext } from './context.js'
 import { createConsoleFeed } from '../console/feed-services.js'
 import { observeStore } from '../console/observed-store.js'
 import { BrokerMetrics } from './metrics.js'
+import { StartRefusedError } from './start-checks.js'
 
 export interface BrokerOptions {
   clock?: Clock
@@ -140,6 +141,9 @@ async function createStore (
 ): Promise<MailboxStore> {
   if (config.broker.store === 'memory') return new MemoryMailboxStore()
   // Loaded only when used, so the embedded default never touches ioredis.
+  const { redisModeMismatch } = await import('../redis/mode-check.js')
+  const mismatch = await redisModeMismatch(config.broker.redis)
+  if (mismatch !== undefined) throw new StartRefusedError(mismatch)
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
   return await RedisMailboxStore.connect({
     config: config.broker.redis,

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { IdempotencyConflictError, StoreUnavailableError } from '../mailbox/store.js'
+import { ReplicationShortError } from '../redis/replica-wait.js'
 import { HERMOD_NOT_FOUND } from './errors.js'
 import { redactPath } from './redact.js'
 
@@ -79,6 +80,9 @@ function validationBody (error: FastifyError & { validation: NonNullable<Fastify
 
 function toErrorBody (error: FastifyError, request: FastifyRequest): ErrorBody {
   if (error.validation !== undefined) return validationBody(error as Parameters<typeof validationBody>[0], request)
+  if (error instanceof ReplicationShortError) {
+    return errorBody(503, 'HERMOD_STORE_NOT_REPLICATED', 'The change may be stored, but fewer Redis replicas than broker.redis.wait-replicas confirmed it in time; retry (with the same Idempotency-Key)')
+  }
   if (error instanceof StoreUnavailableError) return errorBody(503, 'HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly')
   if (error instanceof IdempotencyConflictError) return errorBody(422, 'HERMOD_IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request')
   if (typeof error.code === 'string' && error.code.startsWith('HERMOD_') && typeof error.statusCode === 'number') {

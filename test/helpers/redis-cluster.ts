@@ -12,6 +12,8 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number
   /** AOF on every node (default off). */
   appendonly?: boolean
+  /** `requirepass` and `masterauth` of every node (redis-cli and the helper's own connections use it too). */
+  password?: string
   /** Further redis-server arguments of every node, after the helper's own (the last of a repeated one wins). */
   extraArgs?: string[]
 }
@@ -48,12 +50,13 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
   const ports = await freePortPairs(6)
   const nodes: RedisClusterNode[] = ports.map((port) => ({
     port,
-    process: new RedisProcess(port, [
+    process: new RedisProcess(port, options.password, [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--save', '',
       '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
       '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--maxmemory-policy', 'noeviction',
       '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfilename', `appendonly-${port}.aof`,
-      '--appenddirname', `aof-${port}`, ...(options.extraArgs ?? [])
+      '--appenddirname', `aof-${port}`,
+      ...(options.password === undefined ? [] : ['--requirepass', options.password, '--masterauth', options.password]), ...(options.extraArgs ?? [])
     ])
   }))
   const cleanup = (): void => { for (const node of nodes) node.process.killNow() }
@@ -65,7 +68,8 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
   }
   t.teardown(destroy)
   await Promise.all(nodes.map((node) => node.process.start()))
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 })
+  const auth = options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']
+  const create = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 })
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
 
   const running = (): RedisClusterNode[] => nodes.filter((node) => node.process.running)
@@ -73,21 +77,21 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
     const lines = (await redis.call('CLUSTER', 'NODES') as string).split('\n').filter((line) => line.trim() !== '')
     return lines.filter((line) => /\bmaster\b/.test(line.split(' ')[2] ?? '') && !/fail/.test(line.split(' ')[2] ?? '') && line.split(' ').length > 8)
       .map((line) => Number(/:(\d+)@/.exec(line)?.[1])).sort((a, b) => a - b)
-  })
+  }, options.password)
   const cluster: RedisCluster = {
     nodes,
     seeds: ports.map((p) => `127.0.0.1:${p}`).join(','),
     masters: async () => await mastersOf(running()[0]!.port),
     replicaOf: async (masterPort) => {
       for (const node of running()) {
-        const info = await withNode(node.port, async (redis) => await redis.info('replication'))
+        const info = await withNode(node.port, async (redis) => await redis.info('replication'), options.password)
         if (infoField(info, 'role') === 'slave' && Number(infoField(info, 'master_port')) === masterPort) return node.port
       }
       throw new Error(`no running replica of :${masterPort}`)
     },
     masterFor: async (key) => {
-      const slot = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'KEYSLOT', key) as number)
-      const slots = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>)
+      const slot = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'KEYSLOT', key) as number, options.password)
+      const slots = await withNode(running()[0]!.port, async (redis) => await redis.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>, options.password)
       const range = slots.find(([from, to]) => slot >= from && slot <= to)
       if (range === undefined) throw new Error(`slot ${slot} has no master`)
       return range[2][1]
@@ -96,9 +100,9 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
       await waitUntil('cluster_state:ok on every node', async () => {
         const views: string[] = []
         for (const node of running()) {
-          const info = await withNode(node.port, async (redis) => await redis.call('CLUSTER', 'INFO') as string)
+          const info = await withNode(node.port, async (redis) => await redis.call('CLUSTER', 'INFO') as string, options.password)
           if (infoField(info, 'cluster_state') !== 'ok') return false
-          const replication = await withNode(node.port, async (redis) => await redis.info('replication'))
+          const replication = await withNode(node.port, async (redis) => await redis.info('replication'), options.password)
           if (infoField(replication, 'role') === 'slave' && infoField(replication, 'master_link_status') !== 'up') return false
           views.push((await mastersOf(node.port)).join(','))
         }

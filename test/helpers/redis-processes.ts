@@ -9,7 +9,8 @@ export class RedisProcess {
   private child: ChildProcess | undefined
   private stderr = ''
 
-  constructor (readonly port: number, private readonly args: string[]) {}
+  /** @param password set when the process requires one (readiness is then an authenticated PING) */
+  constructor (readonly port: number, private readonly password: string | undefined, private readonly args: string[]) {}
 
   get running (): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null }
 
@@ -21,7 +22,10 @@ export class RedisProcess {
     proc.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString() })
     const exited = new Promise<never>((_resolve, reject) => proc.once('exit', (code) => reject(new Error(`redis-server :${this.port} exited (${code}): ${this.stderr}`))))
     exited.catch(() => {})
-    await Promise.race([waitForPong(this.port, 10_000), exited])
+    const ready = this.password === undefined
+      ? waitForPong(this.port, 10_000)
+      : waitUntil(`redis-server :${this.port} answering PING`, async () => await withNode(this.port, async (r) => await r.ping() === 'PONG', this.password), 10_000)
+    await Promise.race([ready, exited])
   }
 
   /** Sends `signal` and waits for the exit (no-op when not running). */
@@ -84,9 +88,18 @@ export async function waitUntil (what: string, check: () => Promise<boolean>, ti
   throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`)
 }
 
-/** Runs `fn` on a short-lived plain connection to 127.0.0.1:`port`. */
-export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1000 })
+/** Runs `fn` on a short-lived plain connection to 127.0.0.1:`port` (authenticated with `password` when given). */
+export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string): Promise<T> {
+  const redis = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    ...(password === undefined ? {} : { password })
+  })
   redis.on('error', () => {})
   try {
     await redis.connect()

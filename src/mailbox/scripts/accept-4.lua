@@ -8,6 +8,7 @@ KEYS[1] group base   `{prefix}:{g:<group>}:` (named boxes are base .. 'n:' .. na
 KEYS[2] command      base .. 'c:' .. ARGV[1]
 KEYS[3] deadlines    base .. 'due'
 KEYS[4] idempotency  base .. 'i:<len>:<client>:<key>' (untouched when ARGV[10] is '0')
+KEYS[5..] callers pass base .. 'n:' .. name and base .. 'q:' .. name of every named destination
 ARGV[1]  command id (decimal)            ARGV[2]  now (ms since the epoch)
 ARGV[3]  type                            ARGV[4]  clientId
 ARGV[5]  externalId                      ARGV[6]  '1' when ARGV[5] is given, else '0'
@@ -20,13 +21,16 @@ ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[
 ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
            '@tmp': fresh bid and token. A name: the candidate bid/token used when no live box has the
            name; a live box must have the expected bid (the caller refreshed its index) or the candidate.
+KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
 Returns
+  {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
   {1, metaJson}                      created
   {2, emitted, commandId, metaJson}  replayed; emitted = 1 when the replay observed (and wrote) a timeout
   {-4}                               the key was used with another fingerprint
   {-5, index (0-based), bid}         a live named box has an unexpected bid: refresh its index and retry
   {-6}                               the command id is taken (an id block was lost): retry with a new id
 ]]
+--- @include "declared"
 --- @include "record"
 --- @include "finish"
 
@@ -87,10 +91,12 @@ if ARGV[10] == '1' then
   local seen = redis.call('GET', idempotencyKey)
   if seen then
     local earlierId, marker = string.match(seen, '^([^\n]*)\n(.*)$')
+    if not declared(base .. 'c:' .. earlierId) then return missingKeys() end
     local m = loadMeta(base .. 'c:' .. earlierId)
     if m and expiresAtOf(m) > now then
       if marker ~= ARGV[11] then return {-4} end
       local emitted = timeOutIfDue(base, group, earlierId, m, now, slackMs)
+      if not emitted then return missingKeys() end
       return {2, emitted, earlierId, metaJson(m)}
     end
   end
@@ -100,7 +106,7 @@ if redis.call('EXISTS', commandKey) == 1 then return {-6} end
 local count = (#ARGV - 15) / 5
 for i = 0, count - 1 do -- first pass, no writes yet
   local at = 16 + i * 5
-  if ARGV[at] ~= '@tmp' then
+  if ARGV[at] ~= '@tmp' and declared(base .. 'n:' .. ARGV[at]) and declared(base .. 'q:' .. ARGV[at]) then
     local box = redis.call('HMGET', base .. 'n:' .. ARGV[at], 'i', 'e')
     if box[1] and tonumber(box[2]) > now and box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then
       return {-5, i, box[1]}
@@ -108,6 +114,7 @@ for i = 0, count - 1 do -- first pass, no writes yet
   end
 end
 
+if #MISSING_LIST > 0 then return missingKeys() end
 local destinations = {}
 local listed = now .. ':' .. (now + timeoutSeconds * 1000) .. ':' .. expiresAt .. ':' .. ARGV[3]
 for i = 0, count - 1 do

@@ -7,9 +7,11 @@
   lifespan + purge grace before any sweep) is dropped and counted: its TIMEOUT can no longer be written.
 
 KEYS[1] group base   KEYS[2] deadlines (base .. 'due')
+KEYS[3..] callers pass base .. 'ob', base .. 'oq' and the command keys of the deadlines they saw due
 ARGV[1] now (ms)   ARGV[2] limit   ARGV[3] group   ARGV[4] terminal slack (ms)   ARGV[5] meta byte budget
 Returns {timed out, deadlines without a record, 1 when it stopped at the byte budget else 0}.
 ]]
+--- @include "declared"
 --- @include "record"
 --- @include "finish"
 
@@ -20,8 +22,21 @@ local claimed, orphaned, bytes = 0, 0, 0
 while claimed + orphaned < limit do
   local ids = redis.call('ZRANGE', due, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit - claimed - orphaned)
   if #ids == 0 then break end
-  for _, id in ipairs(ids) do
-    local m, n = loadMeta(base .. 'c:' .. id)
+  -- First pass, no writes: every key the batch needs must be declared (the caller passes the command keys).
+  local metas = {}
+  for i, id in ipairs(ids) do
+    if declared(base .. 'c:' .. id) then
+      local m, n = loadMeta(base .. 'c:' .. id)
+      metas[i] = { m = m, n = n }
+      if m and m.s == 'IN_PROGRESS' then canFinish(base, id, m) end
+    end
+  end
+  if #MISSING_LIST > 0 then
+    if claimed + orphaned == 0 then return missingKeys() end
+    return {claimed, orphaned, 1} -- what is done is done: the caller runs it again, which asks for the keys
+  end
+  for i, id in ipairs(ids) do
+    local m, n = metas[i].m, metas[i].n
     if m and claimed > 0 and bytes + n > budget then return {claimed, orphaned, 1} end
     redis.call('ZREM', due, id)
     if not m then

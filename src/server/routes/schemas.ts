@@ -96,7 +96,9 @@ const ERROR_STATUSES: Record<number, [code: string, message: string, description
   422: ['HERMOD_IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', 'HERMOD_IDEMPOTENCY_CONFLICT'],
   429: ['HERMOD_RATE_LIMITED', 'Too many requests; try again after Retry-After seconds', 'HERMOD_RATE_LIMITED: a rate limit is reached (broker.rate-limit; off by default)'],
   502: ['HERMOD_CONTENT_PROVIDER_FAILED', 'The content provider failed', 'HERMOD_CONTENT_PROVIDER_FAILED'],
-  503: ['HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly', 'HERMOD_STORE_UNAVAILABLE: the store did not answer; try again (Retry-After)']
+  503: ['HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly',
+    'HERMOD_STORE_UNAVAILABLE: the store did not answer; HERMOD_STORE_NOT_REPLICATED: fewer replicas than broker.redis.wait-replicas confirmed a change in time; ' +
+    'try again (Retry-After)']
 }
 
 /**

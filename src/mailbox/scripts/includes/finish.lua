@@ -1,4 +1,4 @@
---[[ finish: the one place a command leaves IN_PROGRESS (needs "record"). It writes the record back as its
+--[[ finish: the one place a command leaves IN_PROGRESS (needs "record" and "declared"). It writes the record back as its
   terminal meta alone (the payload is dropped, never copied: nobody reads it once decided) with a TTL of
   the lifespan left plus the slack, drops the deadline, takes the messages out of their named boxes'
   pending indexes and appends the command's one CallbackEvent (JSON, same shape as types.ts) to the
@@ -42,9 +42,23 @@ local function finishCommand (base, group, id, m, state, now, slackMs)
   redis.call('ZADD', base .. 'oq', now, event.id)
 end
 
--- Reads observe the deadline themselves, so a lagging sweeper never shows a late state. Returns 1 when it timed out.
+-- Whether every key finishCommand touches for command id (meta m) is declared; the missing ones are remembered.
+local function canFinish (base, id, m)
+  local ok = declared(base .. 'c:' .. id)
+  ok = declared(base .. 'due') and ok
+  ok = declared(base .. 'ob') and ok
+  ok = declared(base .. 'oq') and ok
+  for _, d in ipairs(m.d) do
+    if d[1] ~= '@tmp' then ok = declared(base .. 'q:' .. d[1]) and ok end
+  end
+  return ok
+end
+
+-- Reads observe the deadline themselves, so a lagging sweeper never shows a late state. Returns 1 when it
+-- timed out, 0 when not due, nil when a key the timeout needs is not declared (nothing written: return missingKeys()).
 local function timeOutIfDue (base, group, id, m, now, slackMs)
   if m.s == 'IN_PROGRESS' and timeoutAtOf(m) <= now then
+    if not canFinish(base, id, m) then return nil end
     finishCommand(base, group, id, m, 'TIMEOUT', now, slackMs)
     return 1
   end
