@@ -5,7 +5,7 @@ import type { DeliveryLogEntry } from '../dev/delivery-log.js'
 import type { DevServices } from '../dev/services.js'
 import type { CallbackEvent, CommandType, TerminalState } from '../mailbox/types.js'
 import { HERMOD_INVALID_REQUEST } from '../server/errors.js'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import { HERMOD_CALLBACK_NOT_LOGGED, HERMOD_DEAD_LETTER_NOT_FOUND, HERMOD_RESEND_UNAVAILABLE } from './errors.js'
 
 const tags = ['development']
@@ -65,8 +65,9 @@ export async function callbackToolsRoutes (app: FastifyInstance, options: { dev:
       tags,
       body: eventBody,
       response: {
-        200: { type: 'object', properties: { signed: { type: 'boolean' }, valid: { type: 'boolean' }, reason: { type: 'string' } } },
-        ...errorResponses(400, 401, 403, 404, 503)
+        200: { description: 'Whether the attempt was signed, and whether its signature verifies', type: 'object', properties: { signed: { type: 'boolean' }, valid: { type: 'boolean' }, reason: { type: 'string' } } },
+        ...errorResponses(400, 401, 403, 503),
+        404: errorResponse(404, 'HERMOD_CALLBACK_NOT_LOGGED: no such attempt in the delivery log', 'HERMOD_CALLBACK_NOT_LOGGED', 'No such callback attempt in the delivery log')
       }
     }
   }, async (request) => {
@@ -87,8 +88,10 @@ export async function callbackToolsRoutes (app: FastifyInstance, options: { dev:
       tags,
       body: eventBody,
       response: {
-        200: { type: 'object', properties: { outcome: { type: 'string' }, status: { type: 'integer' }, attempt: { type: 'integer' } } },
-        ...errorResponses(400, 401, 403, 404, 409, 503)
+        200: { description: 'The new attempt: its outcome, status and number', type: 'object', properties: { outcome: { type: 'string' }, status: { type: 'integer' }, attempt: { type: 'integer' } } },
+        ...errorResponses(400, 401, 403, 503),
+        404: errorResponse(404, 'HERMOD_CALLBACK_NOT_LOGGED: no such attempt in the delivery log', 'HERMOD_CALLBACK_NOT_LOGGED', 'No such callback attempt in the delivery log'),
+        409: errorResponse(409, 'HERMOD_RESEND_UNAVAILABLE: this instance delivers no callbacks (--role api)', 'HERMOD_RESEND_UNAVAILABLE', 'This instance delivers no callbacks')
       }
     }
   }, async (request) => {
@@ -116,6 +119,7 @@ export async function callbackToolsRoutes (app: FastifyInstance, options: { dev:
       querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$' } } },
       response: {
         200: {
+          description: 'The dead letters, newest first',
           type: 'object',
           properties: {
             deadLetters: {
@@ -162,7 +166,7 @@ export async function callbackToolsRoutes (app: FastifyInstance, options: { dev:
       summary: 'Queue a dead-lettered callback again with a fresh retry schedule (as POST admin/callbacks/dead-letters/{id}/replay)',
       tags,
       params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } } },
-      response: { 200: { type: 'object', properties: { replayed: { type: 'boolean' } } }, ...errorResponses(401, 403, 404, 503) }
+      response: { 200: { description: 'Queued again', type: 'object', properties: { replayed: { type: 'boolean' } } }, ...errorResponses(401, 403, 503), 404: errorResponse(404, 'HERMOD_DEAD_LETTER_NOT_FOUND: no dead letter with this id', 'HERMOD_DEAD_LETTER_NOT_FOUND', 'No such dead letter') }
     }
   }, async (request) => {
     if (!(await queue.replay(request.params.id))) throw new HERMOD_DEAD_LETTER_NOT_FOUND()

@@ -32,7 +32,7 @@ export async function clientsRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Long polls waiting on boxes right now, per box id (this instance\'s)',
       tags,
       response: {
-        200: { type: 'object', properties: { total: { type: 'integer' }, boxes: { type: 'object', additionalProperties: { type: 'integer' } } } },
+        200: { description: 'The waiting long polls: in all, and per box id', type: 'object', properties: { total: { type: 'integer' }, boxes: { type: 'object', additionalProperties: { type: 'integer' } } } },
         ...errorResponses(401, 403)
       }
     }
@@ -44,6 +44,7 @@ export async function clientsRoutes (app: FastifyInstance): Promise<void> {
       tags,
       response: {
         200: {
+          description: 'The allowed clients, keys and secrets masked',
           type: 'object',
           properties: {
             clients: {
@@ -87,7 +88,7 @@ export async function clientsRoutes (app: FastifyInstance): Promise<void> {
       params: { type: 'object', properties: { clientId: { type: 'string', maxLength: 64 } } },
       querystring: { type: 'object', additionalProperties: false, properties: { group: { type: 'string', maxLength: 64 } } },
       produces: ['text/plain'],
-      response: { 200: { type: 'string' }, ...errorResponses(400, 401, 403) }
+      response: { 200: { type: 'string', description: 'The YAML entry, after a comment line with its X-Api-Key' }, ...errorResponses(400, 401, 403) }
     }
   }, async (request, reply) => {
     const { clientId } = request.params

@@ -6,7 +6,7 @@ import { HERMOD_DEV_COMMAND_NOT_FOUND } from '../dev/errors.js'
 import type { DevServices } from '../dev/services.js'
 import { ContentProviderError } from '../content/provider-client.js'
 import { HERMOD_COMMAND_FINISHED } from '../server/errors.js'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 
 const tags = ['development']
 const commandParams = { type: 'object', properties: { commandId: { type: 'string', pattern: '^[0-9]{1,20}$' } } } as const
@@ -28,8 +28,9 @@ export async function commandToolsRoutes (app: FastifyInstance, options: { dev: 
       tags,
       params: commandParams,
       response: {
-        200: { type: 'object', properties: { payload: {}, resolved: { type: 'boolean' }, error: { type: 'string' } } },
-        ...errorResponses(400, 401, 403, 404, 503)
+        200: { description: 'The payload, its content ids resolved (or the provider\'s error)', type: 'object', properties: { payload: {}, resolved: { type: 'boolean' }, error: { type: 'string' } } },
+        ...errorResponses(400, 401, 403, 503),
+        404: errorResponse(404, 'HERMOD_DEV_COMMAND_NOT_FOUND: no such command (in any group), or past its lifespan', 'HERMOD_DEV_COMMAND_NOT_FOUND', 'No such command')
       }
     }
   }, async (request) => {
@@ -63,8 +64,10 @@ export async function commandToolsRoutes (app: FastifyInstance, options: { dev: 
       tags,
       params: commandParams,
       response: {
-        200: { type: 'object', properties: { commandId: { type: 'string' }, state: { type: 'string' } } },
-        ...errorResponses(400, 401, 403, 404, 409, 503)
+        200: { description: 'The command\'s state after the cancel', type: 'object', properties: { commandId: { type: 'string' }, state: { type: 'string' } } },
+        ...errorResponses(400, 401, 403, 503),
+        404: errorResponse(404, 'HERMOD_DEV_COMMAND_NOT_FOUND: no such command (in any group), or past its lifespan', 'HERMOD_DEV_COMMAND_NOT_FOUND', 'No such command'),
+        409: errorResponse(409, 'HERMOD_COMMAND_FINISHED: the command already reached COMPLETED, REJECTED or TIMEOUT', 'HERMOD_COMMAND_FINISHED', 'Command 688 is already COMPLETED')
       }
     }
   }, async (request) => {
@@ -105,7 +108,7 @@ export async function commandToolsRoutes (app: FastifyInstance, options: { dev: 
           status: { type: 'string', enum: ['OK', 'REJECTED'], default: 'OK' }
         }
       },
-      response: { 200: { type: 'object', properties: { status: { type: 'string' }, response: {} } }, ...errorResponses(400, 401, 403) }
+      response: { 200: { description: 'The answer the virtual device would post', type: 'object', properties: { status: { type: 'string' }, response: {} } }, ...errorResponses(400, 401, 403) }
     }
   }, async (request) => {
     const { commandType, command, status = 'OK' } = request.body

@@ -1,6 +1,6 @@
 // Dev API: the console's event feed as server-sent events (resumable with Last-Event-ID), and a command's timeline.
 import type { FastifyInstance } from 'fastify'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import type { DevServices } from '../dev/services.js'
 import { HERMOD_TOO_MANY_STREAMS } from './errors.js'
 import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed } from './feed.js'
@@ -44,7 +44,12 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
       tags,
       produces: ['text/event-stream'],
       querystring: { type: 'object', additionalProperties: false, properties: { lastEventId: { type: 'string', maxLength: 45 } } },
-      response: { 200: { type: 'string', description: 'text/event-stream: `id:`, `event: <kind>`, `data: <ConsoleEvent JSON>`' }, ...errorResponses(400, 401, 403, 503) }
+      response: {
+        200: { type: 'string', description: 'text/event-stream: `id:`, `event: <kind>`, `data: <ConsoleEvent JSON>`' },
+        ...errorResponses(400, 401, 403),
+        503: errorResponse(503, 'HERMOD_TOO_MANY_STREAMS: this instance holds its most event streams; HERMOD_STORE_UNAVAILABLE', 'HERMOD_TOO_MANY_STREAMS',
+          'This instance holds 64 event streams already; close a console')
+      }
     }
   }, async (request, reply) => {
     const header = request.headers['last-event-id']
@@ -105,6 +110,7 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
       tags,
       response: {
         200: {
+          description: 'The broker\'s paths, store and clock',
           type: 'object',
           properties: {
             contextPath: { type: 'string' },
@@ -133,7 +139,7 @@ export async function eventsRoutes (app: FastifyInstance, options: { dev: DevSer
       summary: 'What the console feed recorded for one command, oldest first: accepted, read, answered, cancelled, callback attempts',
       tags,
       params: { type: 'object', properties: { commandId: { type: 'string', pattern: '^[0-9]{1,20}$' } } },
-      response: { 200: { type: 'object', properties: { events: { type: 'array', items: consoleEventSchema } } }, ...errorResponses(400, 401, 403, 503) }
+      response: { 200: { description: 'The recorded events, oldest first', type: 'object', properties: { events: { type: 'array', items: consoleEventSchema } } }, ...errorResponses(400, 401, 403, 503) }
     }
   }, async (request) => {
     const { commandId } = request.params

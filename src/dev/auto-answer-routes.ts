@@ -25,7 +25,11 @@ export async function autoAnswerRoutes (app: FastifyInstance, options: { dev: De
   const { autoAnswer } = options.dev
 
   app.get('/api/auto-answer', {
-    schema: { summary: 'This instance\'s auto-answer rules and what they did', tags, response: { 200: stateSchema, ...errorResponses(401, 403) } }
+    schema: {
+      summary: 'This instance\'s auto-answer rules and what they did',
+      tags,
+      response: { 200: { ...stateSchema, description: 'The rules in force and the counts' }, ...errorResponses(401, 403) }
+    }
   }, async () => autoAnswer.state())
 
   app.put<{ Body: { enabled?: boolean, rules: unknown[] } }>('/api/auto-answer', {
@@ -42,7 +46,7 @@ export async function autoAnswerRoutes (app: FastifyInstance, options: { dev: De
         },
         examples: [{ enabled: true, rules: [{ client: 'demo', type: 'sign,authenticate', action: 'approve', answer: 'realistic' }] }]
       },
-      response: { 200: stateSchema, ...errorResponses(400, 401, 403) }
+      response: { 200: { ...stateSchema, description: 'The rules now in force' }, ...errorResponses(400, 401, 403) }
     }
   }, async (request) => {
     const { rules, problems } = parseAutoAnswerRules(request.body.rules)

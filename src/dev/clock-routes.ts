@@ -1,7 +1,7 @@
 // Dev API on the embedded store: move the clock forward (to reach timeout and lifespan at once) and reset everything.
 import type { FastifyInstance } from 'fastify'
 import { MemoryMailboxStore } from '../mailbox/memory-store.js'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import { isAdvanceable } from './dev-clock.js'
 import { HERMOD_DEV_STORE_UNSUPPORTED } from './errors.js'
 import type { DevServices } from './services.js'
@@ -15,7 +15,18 @@ export async function clockRoutes (app: FastifyInstance, options: { dev: DevServ
   const { store, clock } = app.broker
 
   app.get('/api/clock', {
-    schema: { summary: 'The broker\'s clock (the embedded store\'s can be advanced)', tags, response: errorResponses(401, 403) }
+    schema: {
+      summary: 'The broker\'s clock (the embedded store\'s can be advanced)',
+      tags,
+      response: {
+        200: {
+          description: 'The broker\'s time now, and whether POST clock/advance works here',
+          type: 'object',
+          properties: { now: { type: 'string', format: 'date-time' }, advanceable: { type: 'boolean' } }
+        },
+        ...errorResponses(401, 403)
+      }
+    }
   }, async () => ({ now: new Date(clock.now()).toISOString(), advanceable: store.name === 'memory' && isAdvanceable(clock) }))
 
   app.post<{ Body: { ms: number } }>('/api/clock/advance', {
@@ -23,7 +34,11 @@ export async function clockRoutes (app: FastifyInstance, options: { dev: DevServ
       summary: 'Move the embedded store\'s clock forward by `ms`; due timeouts fire at once (their callbacks follow), past lifespans read 404',
       tags,
       body: { type: 'object', required: ['ms'], additionalProperties: false, properties: { ms: { type: 'integer', minimum: 0, maximum: 31_536_000_000 } } },
-      response: { 200: { type: 'object', properties: { now: { type: 'string', format: 'date-time' }, timedOut: { type: 'integer' } } }, ...errorResponses(400, 401, 403, 409) }
+      response: {
+        200: { description: 'The clock after the advance, and how many commands timed out', type: 'object', properties: { now: { type: 'string', format: 'date-time' }, timedOut: { type: 'integer' } } },
+        ...errorResponses(400, 401, 403),
+        409: errorResponse(409, 'HERMOD_DEV_STORE_UNSUPPORTED: the store is not the embedded one', 'HERMOD_DEV_STORE_UNSUPPORTED', 'The clock works on the embedded (memory) store only')
+      }
     }
   }, async (request) => {
     if (store.name !== 'memory' || !isAdvanceable(clock)) throw new HERMOD_DEV_STORE_UNSUPPORTED('The clock')
@@ -40,7 +55,11 @@ export async function clockRoutes (app: FastifyInstance, options: { dev: DevServ
     schema: {
       summary: 'Forget every command, box and message of the embedded store, the delivery log and the dev sink\'s callbacks and faults',
       tags,
-      response: { 200: { type: 'object', properties: { reset: { type: 'boolean' } } }, ...errorResponses(401, 403, 409) }
+      response: {
+        200: { description: 'Everything forgotten', type: 'object', properties: { reset: { type: 'boolean' } } },
+        ...errorResponses(401, 403),
+        409: errorResponse(409, 'HERMOD_DEV_STORE_UNSUPPORTED: the store is not the embedded one', 'HERMOD_DEV_STORE_UNSUPPORTED', 'Reset works on the embedded (memory) store only')
+      }
     }
   }, async (request) => {
     if (!(store instanceof MemoryMailboxStore)) throw new HERMOD_DEV_STORE_UNSUPPORTED('Reset')

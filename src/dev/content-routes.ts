@@ -12,6 +12,7 @@ export async function devContentRoutes (app: FastifyInstance): Promise<void> {
       body: { type: 'object', required: ['contentId'], properties: { contentId: { type: 'string', minLength: 1, maxLength: 1024 } } },
       response: {
         200: {
+          description: 'The content items: front and back for PROV: ids, one image otherwise',
           type: 'object',
           properties: {
             data: { type: 'array', items: { type: 'object', properties: { content_encoding: { type: 'string' }, content_type: { type: 'string' }, key: { type: 'string' }, data: { type: 'string' } } } }

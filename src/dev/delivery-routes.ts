@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { errorBody } from '../server/error-handler.js'
 import { HERMOD_INVALID_REQUEST } from '../server/errors.js'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import type { TerminalState } from '../mailbox/types.js'
 import { matchesDelivery, type DeliveryLogEntry, type DeliveryQuery } from './delivery-log.js'
 import { HERMOD_WAIT_TIMEOUT } from './errors.js'
@@ -29,7 +29,10 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
       summary: 'The delivery log: every callback attempt (URL, masked headers, body, status, latency, error, next retry), newest first',
       tags,
       querystring: { type: 'object', additionalProperties: false, properties: { ...deliveryQueryProperties, limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'At most this many (default 100)' } } },
-      response: { 200: { type: 'object', properties: { deliveries: { type: 'array', items: deliveryEntrySchema } } }, ...errorResponses(400, 401, 403) }
+      response: {
+        200: { description: 'The matching attempts, newest first', type: 'object', properties: { deliveries: { type: 'array', items: deliveryEntrySchema } } },
+        ...errorResponses(400, 401, 403)
+      }
     }
   }, async (request) => {
     const { limit = '100', ...query } = request.query
@@ -37,7 +40,11 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
   })
 
   app.delete('/api/callbacks', {
-    schema: { summary: 'Empty the delivery log', tags, response: errorResponses(401, 403) }
+    schema: {
+      summary: 'Empty the delivery log',
+      tags,
+      response: { 200: { description: 'Emptied', type: 'object', properties: { cleared: { type: 'boolean', enum: [true] } } }, ...errorResponses(401, 403) }
+    }
   }, async () => {
     await deliveries.clear()
     return { cleared: true }
@@ -56,7 +63,12 @@ export async function deliveryRoutes (app: FastifyInstance, options: { dev: DevS
           timeout: { type: 'string', pattern: '^[0-9]{1,3}$', description: `Seconds to wait, 0..${MAX_WAIT_SECONDS} (default 30)` }
         }
       },
-      response: { 200: deliveryEntrySchema, ...errorResponses(400, 401, 403, 408) }
+      response: {
+        200: { ...deliveryEntrySchema, description: 'The first matching attempt' },
+        ...errorResponses(400, 401, 403),
+        408: errorResponse(408, 'HERMOD_WAIT_TIMEOUT: no matching attempt within `timeout` seconds', 'HERMOD_WAIT_TIMEOUT', 'No matching callback attempt within 30 s'),
+        503: errorResponse(503, 'HERMOD_SHUTTING_DOWN: the broker stopped while waiting', 'HERMOD_SHUTTING_DOWN', 'The broker is shutting down')
+      }
     }
   }, async (request, reply) => {
     const { commandId, externalId, state, until = 'attempted' } = request.query

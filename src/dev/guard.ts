@@ -3,7 +3,7 @@ import basicAuth from '@fastify/basic-auth'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { DevSettings } from '../config/types.js'
-import { HERMOD_FORBIDDEN, HERMOD_UNAUTHORIZED } from '../server/errors.js'
+import { CREDENTIALS_REFUSED, HERMOD_FORBIDDEN, HERMOD_UNAUTHORIZED } from '../server/errors.js'
 import { isLoopback } from '../server/routes/loopback.js'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -24,7 +24,7 @@ export async function registerDevGuard (app: FastifyInstance, settings: DevSetti
   await app.register(basicAuth, {
     authenticate: { realm: 'hermod-broker dev' },
     validate: async (username, password) => {
-      if (!timingSafeEqual(digest(`${username}:${password}`), expected)) throw new HERMOD_UNAUTHORIZED()
+      if (!timingSafeEqual(digest(`${username}:${password}`), expected)) throw new HERMOD_UNAUTHORIZED(CREDENTIALS_REFUSED)
     }
   })
   app.addHook('onRequest', (request, reply, done) => {

@@ -4,7 +4,7 @@ import { plugoutUri, messageLocation } from '../mailbox/links.js'
 import type { PeekedCommand } from '../mailbox/store.js'
 import { personalLink } from '../console/links.js'
 import { HERMOD_INVALID_REQUEST } from '../server/errors.js'
-import { errorResponses } from '../server/routes/schemas.js'
+import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import { HERMOD_DEV_COMMAND_NOT_FOUND } from './errors.js'
 import { FilterSyntaxError, matchesCommand, parseCommandFilter, type CommandFilter } from './filter.js'
 import { listedCommandSchema } from './schemas.js'
@@ -96,7 +96,10 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Commands within their lifespan, newest first, filtered; a peek that never changes state',
       tags,
       querystring: listQuerystring,
-      response: { 200: { type: 'object', properties: { commands: { type: 'array', items: listedCommandSchema } } }, ...errorResponses(400, 401, 403, 503) }
+      response: {
+        200: { description: 'The matching commands, newest first', type: 'object', properties: { commands: { type: 'array', items: listedCommandSchema } } },
+        ...errorResponses(400, 401, 403, 503)
+      }
     }
   }, async (request) => {
     const { now, commands } = await peek(request.query)
@@ -108,7 +111,11 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
       summary: 'Peek at one command with its payload (any group; nothing changes, not even a due timeout)',
       tags,
       params: { type: 'object', properties: { commandId: { type: 'string', pattern: '^[0-9]{1,20}$' } } },
-      response: { 200: listedCommandSchema, ...errorResponses(400, 401, 403, 404, 503) }
+      response: {
+        200: { ...listedCommandSchema, description: 'The command, with its payload while undecided' },
+        ...errorResponses(400, 401, 403, 503),
+        404: errorResponse(404, 'HERMOD_DEV_COMMAND_NOT_FOUND: no such command (in any group), or past its lifespan', 'HERMOD_DEV_COMMAND_NOT_FOUND', 'No such command')
+      }
     }
   }, async (request) => {
     const now = clock.now()
@@ -125,6 +132,7 @@ export async function listingRoutes (app: FastifyInstance): Promise<void> {
       querystring: listQuerystring,
       response: {
         200: {
+          description: 'The boxes of the matching commands, with their messages',
           type: 'object',
           properties: {
             boxes: {

@@ -76,17 +76,42 @@ export async function devSinkRoutes (app: FastifyInstance, options: { sink: DevS
   app.post('/callback/:type', hidden, receive)
   app.post('/', hidden, receive)
   app.get('/callbacks', {
-    schema: { summary: `The last ${KEPT} callbacks the dev sink received, newest first`, tags }
+    schema: {
+      summary: `The last ${KEPT} callbacks the dev sink received, newest first`,
+      tags,
+      response: {
+        200: {
+          description: 'The callbacks, newest first, with the status the sink answered',
+          type: 'object',
+          properties: {
+            callbacks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  receivedAt: { type: 'string', format: 'date-time' },
+                  path: { type: 'string' },
+                  webhookId: { type: 'string' },
+                  signed: { type: 'boolean' },
+                  answered: { description: 'The status answered, or `hang`', anyOf: [{ type: 'integer' }, { type: 'string', enum: ['hang'] }] },
+                  body: { description: 'The callback body as received' }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }, async () => ({ callbacks: sink.received }))
   app.get('/api/sink/faults', {
-    schema: { summary: 'The dev sink\'s current fault modes', tags, response: { 200: sinkFaultsSchema } }
+    schema: { summary: 'The dev sink\'s current fault modes', tags, response: { 200: { ...sinkFaultsSchema, description: 'The fault modes now in force (`{}`: none)' } } }
   }, async () => sink.faults)
   app.put<{ Body: SinkFaults }>('/api/sink/faults', {
     schema: {
       summary: 'Set the dev sink\'s fault modes (replaces the current ones; `{}` answers 200 at once again). Releases hanging callbacks',
       tags,
       body: sinkFaultsSchema,
-      response: { 200: sinkFaultsSchema, ...errorResponses(400, 401, 403) }
+      response: { 200: { ...sinkFaultsSchema, description: 'The fault modes now in force' }, ...errorResponses(400, 401, 403) }
     }
   }, async (request) => {
     sink.setFaults(request.body)

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { DeviceDataDir, PROFILE_NAME } from './data-dir.js'
 import { HERMOD_DEVICE_PROFILE_NOT_FOUND } from './errors.js'
 import { splitPem } from './pki.js'
+import { errorResponse } from '../server/routes/schemas.js'
 
 /** Options of `deviceRoutes`. */
 export interface DeviceRoutesOptions {
@@ -11,7 +12,7 @@ export interface DeviceRoutesOptions {
 }
 
 const PEM_TYPE = 'application/x-pem-file'
-const pemResponse = { 200: { type: 'string', description: 'PEM' } }
+const pemResponse = { 200: { type: 'string', description: 'PEM certificates' } }
 const tags = ['development']
 
 /**
@@ -35,7 +36,10 @@ export async function deviceRoutes (app: FastifyInstance, options: DeviceRoutesO
       tags,
       produces: [PEM_TYPE],
       params: { type: 'object', properties: { profile: { type: 'string', description: 'the profile name (`default`, or the CLI\'s)' } } },
-      response: pemResponse
+      response: {
+        ...pemResponse,
+        404: errorResponse(404, 'HERMOD_DEVICE_PROFILE_NOT_FOUND: no profile of that name in the device data directory', 'HERMOD_DEVICE_PROFILE_NOT_FOUND', 'No device profile "x"')
+      }
     }
   }, async (request, reply) => {
     const { profile } = request.params

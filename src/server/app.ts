@@ -8,9 +8,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { Logger } from 'pino'
 import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
-import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
+import { answerParserRefusals, errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
+import { swaggerOptions } from './openapi.js'
 import { rateLimiting } from './rate-limit/plugin.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
@@ -20,7 +21,6 @@ import { deviceRoutes } from './routes/device-routes.js'
 import { healthRoutes } from './routes/health-routes.js'
 import { sharedSchemas } from './routes/schemas.js'
 import { utilRoutes } from './routes/util-routes.js'
-import { VERSION } from '../version.js'
 import { devRoutes } from '../dev/routes.js'
 import { consolePageRoutes } from '../console/page-routes.js'
 
@@ -69,14 +69,16 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     // What the router and Node's parser refuse gets our error body too, never the URL echoed back.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: handleClientError,
-    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
-    ...({ http: { requireHostHeader: false } } as object),
     ...options.server,
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
+    // Merged into the process's own http / https options (start.ts, tests), which would otherwise replace it.
+    ...({ http: { ...(options.server as { http?: object } | undefined)?.http, requireHostHeader: false } } as object),
     ...(options.server?.https == null ? {} : { https: { ...options.server.https, requireHostHeader: false } })
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
+  answerParserRefusals(app.server)
   // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
   // another instance can take them, and Connection: close moves the client off this one (R27).
   app.addHook('onRequest', (_request, reply, done) => {
@@ -98,7 +100,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     done()
   })
   for (const schema of sharedSchemas) app.addSchema(schema)
-  registerMetrics(app, broker.metrics, config.server.contextPath)
+  registerMetrics(app, broker.metrics)
   const overload = config.broker.overload
   let readyAt = Infinity
   app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
@@ -122,31 +124,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     return app
   }
   const prefix = `${contextPath}${config.uriBase}`
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'hermod-broker',
-        version: VERSION,
-        description: 'A Hermod-compatible messaging broker. Server systems post commands with X-Api-Key; devices read and answer them at the box URLs; the broker calls the server system back at {callback-url}/callback/{type}.'
-      },
-      servers: [{ url: '/' }],
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'base64(clientId ":" key)' },
-          adminBasic: { type: 'http', scheme: 'basic' }
-        }
-      },
-      tags: [
-        { name: 'server system', description: 'Hermod\'s API for PRIME, HAG and other integrators' },
-        { name: 'device', description: 'The mobile / desktop app side' },
-        { name: 'operator', description: 'Client generation and dead letters' },
-        { name: 'operations', description: 'Health' },
-        { name: 'development', description: 'The dev surface under {context-path}/dev/ (broker.dev.enabled): delivery log, callbacks/wait, listings, clock, dev sink, the console\'s feed and tools' }
-      ]
-    },
-    refResolver: { buildLocalReference: (json) => String(json.$id) }
-  })
+  await app.register(swagger, swaggerOptions(config))
   await app.register(swaggerUi, { routePrefix: `${contextPath}/swagger-ui` })
   app.get(`${contextPath}/v3/api-docs`, { schema: { hide: true } }, async () => app.swagger())
 

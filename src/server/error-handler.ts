@@ -1,5 +1,6 @@
 // One place that turns every failure into Hermod's error JSON: a stable code, never a stack or a 500 for bad input.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { IdempotencyConflictError, StoreUnavailableError } from '../mailbox/store.js'
 import { ReplicationShortError } from '../redis/replica-wait.js'
@@ -28,6 +29,7 @@ const REASONS: Record<number, string> = {
   413: 'Payload Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  417: 'Expectation Failed',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
@@ -45,7 +47,9 @@ const FASTIFY_CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'HERMOD_INVALID_JSON', 'The body is not valid JSON'],
   FST_ERR_BAD_URL: [400, 'HERMOD_INVALID_REQUEST', 'The URL is malformed'],
   FST_ERR_MAX_PARAM_LENGTH: [414, 'HERMOD_URI_TOO_LONG', 'A path segment is longer than 100 characters'],
-  FST_ERR_ASYNC_CONSTRAINT: [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed'],
+  // @fastify/basic-auth: no Authorization header, or not `Basic base64(user:password)`.
+  FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER: [401, 'HERMOD_UNAUTHORIZED', 'Missing or invalid credentials']
 }
 
 export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
@@ -108,6 +112,13 @@ export function registerErrorHandling (app: FastifyInstance): void {
     void reply.code(400).header('connection', 'close')
       .send(errorBody(400, 'HERMOD_INVALID_REQUEST', 'Invalid request: an HTTP/1.1 request needs a Host header'))
   })
+  // A request answered before its body was in (an early 401, 413, 404): a later parser error on that body must not
+  // add a second answer nobody asked for (handleClientError).
+  app.addHook('onResponse', (request, _reply, done) => {
+    const socket = request.raw.socket as AnsweredSocket | null
+    if (!request.raw.complete && socket !== null) socket[ANSWERED_EARLY] = request.raw
+    done()
+  })
   app.setNotFoundHandler(async (request, reply) => {
     const error = new HERMOD_NOT_FOUND(`${request.method} ${redactPath(request.url.split('?')[0] ?? '')}`)
     return reply.code(404).send(errorBody(404, error.code, error.message))
@@ -123,24 +134,54 @@ export function sendFrameworkError (error: FastifyError, _request: FastifyReques
   void reply.code(known[0]).type('application/json; charset=utf-8').send(errorBody(known[0], known[1], known[2]))
 }
 
+/** Marks a socket whose current request was answered before its body arrived (the request, until it completes). */
+const ANSWERED_EARLY = Symbol('hermod.answeredEarly')
+type AnsweredSocket = Socket & { [ANSWERED_EARLY]?: IncomingMessage, _httpMessage?: { headersSent?: boolean } | null }
+
+/** A whole HTTP/1.1 answer with a HermodError body, for writing on a raw socket; the connection closes after it. */
+function rawAnswer (status: number, code: string, message: string): string {
+  const body = JSON.stringify(errorBody(status, code, message))
+  return `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`
+}
+
 /** The raw HTTP answer to a request Node's parser refused: 408 (too slow), 431 (headers too large), else 400. */
 function clientErrorResponse (code: string | undefined): string {
-  const [status, hermodCode, message] = code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    ? [408, 'HERMOD_REQUEST_TIMEOUT', 'The request was not received in time']
+  return code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? rawAnswer(408, 'HERMOD_REQUEST_TIMEOUT', 'The request was not received in time')
     : code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'HERMOD_HEADERS_TOO_LARGE', 'The request headers are too large']
-      : [400, 'HERMOD_INVALID_REQUEST', 'The request is malformed']
-  const body = JSON.stringify(errorBody(status, hermodCode, message))
-  return `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`
+      ? rawAnswer(431, 'HERMOD_HEADERS_TOO_LARGE', 'The request headers are too large')
+      : rawAnswer(400, 'HERMOD_INVALID_REQUEST', 'The request is malformed')
 }
 
 /**
  * Fastify's `clientErrorHandler` (Node's `clientError`): answers with clientErrorResponse, as Fastify's
  * default does with its own body. Only the error code is logged: the error carries the raw request bytes.
+ * Nothing is written when the request in flight was already answered, or its answer begun (Node's own rule):
+ * the error then belongs to a body nobody waits for, and a second answer would be one nobody asked for.
  */
 export function handleClientError (this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   this.log.debug({ code: error.code }, 'client error')
-  if (socket.writable) socket.write(clientErrorResponse(error.code))
+  const answered = socket as AnsweredSocket
+  const earlyAnswer = answered[ANSWERED_EARLY]
+  const alreadyAnswered = (earlyAnswer !== undefined && !earlyAnswer.complete) || answered._httpMessage?.headersSent === true
+  if (socket.writable && !alreadyAnswered) socket.write(clientErrorResponse(error.code))
   socket.destroy()
+}
+
+/**
+ * The answers Node's HTTP server would write itself, without a body or a code, made ours: an Expect other than
+ * 100-continue (417), CONNECT (no proxy here: 404, where Node would drop the connection without a word). A missing
+ * Host is registerErrorHandling's (Node's check is off: buildApp).
+ */
+export function answerParserRefusals (server: Server): void {
+  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify(errorBody(417, 'HERMOD_EXPECTATION_FAILED', 'Only Expect: 100-continue is supported'))
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    response.end(body)
+  })
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => {})
+    socket.end(rawAnswer(404, 'HERMOD_NOT_FOUND', 'Route CONNECT not found: this is no proxy'))
+  })
 }

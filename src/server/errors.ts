@@ -1,7 +1,10 @@
 // Every HTTP error the broker answers: a stable HERMOD_* code and one status each (@fastify/error).
 import createError from '@fastify/error'
 
-export const HERMOD_UNAUTHORIZED = createError('HERMOD_UNAUTHORIZED', 'Missing or invalid X-Api-Key', 401)
+/** `new HERMOD_UNAUTHORIZED(API_KEY_REFUSED)` on the X-Api-Key routes, `(CREDENTIALS_REFUSED)` behind Basic auth. */
+export const HERMOD_UNAUTHORIZED = createError('HERMOD_UNAUTHORIZED', '%s', 401)
+export const API_KEY_REFUSED = 'Missing or invalid X-Api-Key'
+export const CREDENTIALS_REFUSED = 'Missing or invalid credentials'
 export const HERMOD_FORBIDDEN = createError('HERMOD_FORBIDDEN', '%s', 403)
 export const HERMOD_NOT_FOUND = createError('HERMOD_NOT_FOUND', 'Route %s not found', 404)
 export const HERMOD_UNKNOWN_COMMAND_TYPE = createError('HERMOD_UNKNOWN_COMMAND_TYPE', 'Unknown command type "%s"; allowed: provision, certificate, authenticate, sign, ping', 404)

@@ -1,4 +1,4 @@
-// Prometheus metrics (prom-client): one registry per broker, served at {context-path}/actuator/prometheus.
+// Prometheus metrics (prom-client): one registry per broker (served by health-routes.ts at {context-path}/actuator/prometheus).
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { CallbackQueue } from '../callbacks/queue.js'
@@ -43,8 +43,8 @@ export class BrokerMetrics {
   }
 }
 
-/** Registers the metrics route and the per-request timing hook. */
-export function registerMetrics (app: FastifyInstance, metrics: BrokerMetrics, contextPath: string): void {
+/** Registers the per-request timing hook (the route, `{context-path}/actuator/prometheus`, is in health-routes.ts). */
+export function registerMetrics (app: FastifyInstance, metrics: BrokerMetrics): void {
   // Labelled children are looked up once per route and status class (prom-client hashes the label
   // object on every observe otherwise); callback style, so no promise per request.
   const children = new Map<string, Array<Histogram.Internal<'route' | 'status'> | undefined>>()
@@ -56,8 +56,5 @@ export function registerMetrics (app: FastifyInstance, metrics: BrokerMetrics, c
     const child = byClass[statusClass] ??= metrics.requestDuration.labels({ route, status: `${statusClass}xx` })
     child.observe(reply.elapsedTime / 1000)
     done()
-  })
-  app.get(`${contextPath}/actuator/prometheus`, { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }

@@ -63,3 +63,44 @@ t.test('requests Node\'s parser refuses are HERMOD bodies: 400 malformed, 431 he
   t.equal(slow.status, 408)
   t.equal(slow.body.code, 'HERMOD_REQUEST_TIMEOUT')
 })
+
+t.test('what Node\'s HTTP server would answer itself is a HERMOD body too: no Host, Expect, CONNECT, a body cut short after an early answer', async (t) => {
+  const broker = await createBroker(testConfig())
+  t.teardown(() => broker.close())
+  await broker.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (broker.app.server.address() as AddressInfo).port
+
+  const noHost = parseRaw(await rawExchange(port, 'GET /hermod/actuator/health HTTP/1.1\r\n\r\n'))
+  t.equal(noHost.status, 400, 'RFC 9112: HTTP/1.1 without Host is a 400')
+  t.match(noHost.body, { statusCode: 400, code: 'HERMOD_INVALID_REQUEST', message: /Host/ })
+  const http10 = parseRaw(await rawExchange(port, 'GET /hermod/actuator/health/liveness HTTP/1.0\r\n\r\n'))
+  t.equal(http10.status, 200, 'HTTP/1.0 needs no Host')
+
+  const expect = parseRaw(await rawExchange(port, 'GET /hermod/actuator/health HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n\r\n'))
+  t.equal(expect.status, 417)
+  t.same(expect.body, { statusCode: 417, code: 'HERMOD_EXPECTATION_FAILED', error: 'Expectation Failed', message: 'Only Expect: 100-continue is supported' })
+
+  const tunnel = parseRaw(await rawExchange(port, 'CONNECT internal.example:443 HTTP/1.1\r\nHost: internal.example:443\r\n\r\n'))
+  t.equal(tunnel.status, 404, 'CONNECT is answered, not dropped without a word')
+  t.equal(tunnel.body.code, 'HERMOD_NOT_FOUND')
+  t.notOk(JSON.stringify(tunnel.body).includes('internal.example'), 'the target is not echoed')
+
+  // The API key is refused at once (401), before the body; then the body turns out malformed (a bad chunk, or cut short).
+  for (const rest of ['Transfer-Encoding: chunked\r\n\r\nzz\r\n', 'Content-Length: 10\r\n\r\n{}']) {
+    const answer = await rawExchange(port, `POST /hermod/rest/command/ping HTTP/1.1\r\nHost: x\r\nX-Api-Key: bm9wZTpub3Bl\r\nContent-Type: application/json\r\n${rest}`)
+    t.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, `one answer for one request (${rest.split(':')[0]})`)
+    t.equal(parseRaw(answer).status, 401)
+  }
+})
+
+t.test('a missing Host is a HERMOD 400 also when the process passes its own http options (found by the raw-request fuzzer)', async (t) => {
+  // Shrunk: GET /hermod/rest/command/x HTTP/1.1 without Host, on a broker built with server.http options: Node's empty 400.
+  const server = { keepAliveTimeout: 72_000, http: { connectionsCheckingInterval: 50 } }
+  const broker = await createBroker(testConfig(), { server })
+  t.teardown(() => broker.close())
+  await broker.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (broker.app.server.address() as AddressInfo).port
+  const noHost = parseRaw(await rawExchange(port, 'GET /hermod/rest/command/x HTTP/1.1\r\n\r\n'))
+  t.equal(noHost.status, 400)
+  t.equal(noHost.body?.code, 'HERMOD_INVALID_REQUEST')
+})

@@ -5,18 +5,77 @@ import { authenticateApiKey } from '../../auth/api-key.js'
 import { messageLocation, plugoutUri } from '../../mailbox/links.js'
 import { COMMAND_TYPES, type CommandRecord, type CommandType } from '../../mailbox/types.js'
 import {
-  HERMOD_COMMAND_FINISHED, HERMOD_COMMAND_NOT_FOUND, HERMOD_INVALID_COMMAND, HERMOD_INVALID_REQUEST,
+  API_KEY_REFUSED, HERMOD_COMMAND_FINISHED, HERMOD_COMMAND_NOT_FOUND, HERMOD_INVALID_COMMAND, HERMOD_INVALID_REQUEST,
   HERMOD_UNAUTHORIZED, HERMOD_UNKNOWN_COMMAND_TYPE
 } from '../errors.js'
 import { illFormedStringPath } from '../well-formed.js'
-import { commandHeaderSchema, errorResponses } from './schemas.js'
+import { COMMAND_EXAMPLES } from './command-examples.js'
+import { commandHeaderSchema, errorResponse, errorResponses, okResponse } from './schemas.js'
 
 const COMMAND_ID = /^[0-9]{1,20}$/
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
 interface CommandHeader { lifespan?: number, timeout?: number, to?: string[], externalId?: string }
+type CommandRequest = FastifyRequest<{ Body: Record<string, unknown> | undefined }>
 
 const security = [{ apiKey: [] }]
+const unauthorized = errorResponse(401, 'HERMOD_UNAUTHORIZED: X-Api-Key missing, undecodable, or not an allowed client and key (the same answer in every case)',
+  'HERMOD_UNAUTHORIZED', API_KEY_REFUSED)
+
+/** The payload member each type conventionally carries (handed to the device untouched; the broker checks none of it). */
+const PAYLOAD_MEMBERS: Record<CommandType, string | undefined> = {
+  provision: 'provCommand', certificate: 'certCommand', authenticate: 'authCommand', sign: 'signCommand', ping: undefined
+}
+
+const ACCEPTED_EXAMPLE = {
+  commandId: '688',
+  destinations: [{
+    to: '@tmp',
+    bid: '11318956-2040-4360-941d-437e4ddd810c',
+    mid: '14fc191a-a0a3-4ae3-929a-e37efafdb510',
+    uri: 'com.nexusgroup.plugout:///?url=https%3A%2F%2Fbroker.example%3A20400%2Fhermod%2Frest%2Fms%2F11318956-2040-4360-941d-437e4ddd810c&token=0464297b-8406-4f94-a734-628d071069d8',
+    location: 'https://broker.example:20400/hermod/rest/ms/11318956-2040-4360-941d-437e4ddd810c/14fc191a-a0a3-4ae3-929a-e37efafdb510'
+  }],
+  commandType: 'SIGN',
+  state: 'IN_PROGRESS',
+  fqdn: 'broker.example'
+}
+
+/** The route schema of POST /command/{type} for one type: validation of commandHeader, and its OpenAPI operation. */
+function commandSchema (type: CommandType, maxDestinations: number): object {
+  const member = PAYLOAD_MEMBERS[type]
+  const name = `${type.slice(0, 1).toUpperCase()}${type.slice(1)}`
+  return {
+    operationId: `post${name}Command`,
+    summary: `Post a ${type} command (Hermod)`,
+    description: `${member === undefined ? 'A ping needs no payload; an empty body is accepted.' : `The payload is by convention \`${member}\`.`} ` +
+      'Every top-level member besides `commandHeader` is the payload, handed to the device untouched. Answers 200, as Hermod does. ' +
+      'With `Idempotency-Key`, the same request again within the lifespan returns the first command (header `idempotent-replayed: true`). ' +
+      'POST /command/{any other type} answers 404 HERMOD_UNKNOWN_COMMAND_TYPE naming the allowed types.',
+    tags: ['server system'],
+    security,
+    headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: '1 to 255 visible ASCII characters' } } },
+    body: {
+      type: 'object',
+      properties: {
+        commandHeader: commandHeaderSchema(maxDestinations),
+        ...(member === undefined ? {} : { [member]: { description: 'The payload for the device, untouched (any JSON)' } })
+      },
+      additionalProperties: true,
+      examples: [COMMAND_EXAMPLES[type]]
+    },
+    response: {
+      200: okResponse('Accepted: the command id and one destination per `to` entry (box id, message id, plugout URI and location)', { $ref: 'AcceptedCommand#' },
+        { ...ACCEPTED_EXAMPLE, commandType: type.toUpperCase() }),
+      ...errorResponses(413, 415, 429, 503),
+      401: unauthorized,
+      400: errorResponse(400, 'HERMOD_INVALID_COMMAND: a commandHeader field is invalid (`details` names it), timeout > lifespan, a maximum exceeded, or ' +
+        'no body for a type that needs one; HERMOD_INVALID_JSON: the body is not JSON; HERMOD_INVALID_REQUEST: a malformed Idempotency-Key',
+      'HERMOD_INVALID_COMMAND', 'Invalid command: commandHeader.timeout (60) must not exceed commandHeader.lifespan (30)'),
+      422: errorResponse(422, 'HERMOD_IDEMPOTENCY_CONFLICT: this Idempotency-Key was already used for a different request')
+    }
+  }
+}
 
 /** Registers the command routes; the API-key hook covers exactly this encapsulated scope. */
 export async function commandRoutes (app: FastifyInstance): Promise<void> {
@@ -28,7 +87,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   // Callback style (here and in preValidation): no promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
     const client = authenticateApiKey(request.headers['x-api-key'], clients)
-    if (client === undefined) return done(new HERMOD_UNAUTHORIZED())
+    if (client === undefined) return done(new HERMOD_UNAUTHORIZED(API_KEY_REFUSED))
     request.client = client
     done()
   })
@@ -45,30 +104,7 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
     }))
   }
 
-  app.post<{ Params: { type: string }, Body: Record<string, unknown> | undefined }>('/command/:type', {
-    config: { validationCode: 'HERMOD_INVALID_COMMAND' },
-    schema: {
-      summary: 'Post a command (Hermod)',
-      description: 'Every top-level member besides `commandHeader` is the payload, handed to the device untouched. Answers 200, as Hermod does. With `Idempotency-Key`, the same request again within the lifespan returns the first command.',
-      tags: ['server system'],
-      security,
-      params: { type: 'object', properties: { type: { type: 'string', enum: [...COMMAND_TYPES], description: 'provision | certificate | authenticate | sign | ping' } } },
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255, description: '1 to 255 visible ASCII characters' } } },
-      body: { type: 'object', properties: { commandHeader: commandHeaderSchema(limits.maxDestinations) }, additionalProperties: true },
-      response: { 200: { $ref: 'AcceptedCommand#' }, ...errorResponses(400, 401, 404, 413, 415, 422, 429, 503) }
-    },
-    // The type is checked before the body so that an unknown type is a 404, as protocol.md asks.
-    preValidation: (request: FastifyRequest<{ Params: { type: string } }>, _reply: FastifyReply, done: (err?: Error) => void) => {
-      const { type } = request.params
-      if (!(COMMAND_TYPES as readonly string[]).includes(type)) return done(new HERMOD_UNKNOWN_COMMAND_TYPE(type.slice(0, 64)))
-      if (request.body === undefined || request.body === null) {
-        if (type !== 'ping') return done(new HERMOD_INVALID_COMMAND(`a ${type} command needs a JSON object body`))
-        request.body = {}
-      }
-      done()
-    }
-  }, async (request, reply) => {
-    const type = request.params.type as CommandType
+  const accept = (type: CommandType) => async (request: CommandRequest, reply: FastifyReply): Promise<object> => {
     const body = request.body ?? {}
     const header = (body.commandHeader ?? {}) as CommandHeader
     const { timeout, lifespan } = commandTimes(header, limits)
@@ -106,19 +142,41 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
       state: command.state,
       fqdn: config.fqdn
     }
+  }
+
+  // One literal path per type (OpenAPI allows no two templates /command/{type} and /command/{commandId}); any other
+  // type reaches the hidden route below, after the API key and the body parser, as before: 404 naming the allowed types.
+  for (const type of COMMAND_TYPES) {
+    app.post<{ Body: Record<string, unknown> | undefined }>(`/command/${type}`, {
+      config: { validationCode: 'HERMOD_INVALID_COMMAND' },
+      schema: commandSchema(type, limits.maxDestinations),
+      preValidation: (request: CommandRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+        if (request.body === undefined || request.body === null) {
+          if (type !== 'ping') return done(new HERMOD_INVALID_COMMAND(`a ${type} command needs a JSON object body`))
+          request.body = {}
+        }
+        done()
+      }
+    }, accept(type))
+  }
+  app.post<{ Params: { type: string } }>('/command/:type', { schema: { hide: true } }, async (request) => {
+    throw new HERMOD_UNKNOWN_COMMAND_TYPE(request.params.type.slice(0, 64))
   })
 
   const byId = {
-    params: { type: 'object', properties: { commandId: { type: 'string', description: 'The commandId an accept returned' } } },
+    params: { type: 'object', properties: { commandId: { type: 'string', description: 'The commandId an accept returned', examples: ['688'] } } },
     tags: ['server system'],
     security
   }
+  const notFound = errorResponse(404, 'HERMOD_COMMAND_NOT_FOUND: no such command in the caller\'s group, or past its lifespan (another group\'s looks the same)',
+    'HERMOD_COMMAND_NOT_FOUND', 'No such command')
 
   app.get<{ Params: { commandId: string } }>('/command/:commandId', {
     schema: {
       ...byId,
+      operationId: 'getCommand',
       summary: 'Query a command\'s state (kept until its lifespan)',
-      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 429, 503) }
+      response: { 200: okResponse('The command\'s state, destinations and, once answered, the device\'s response', { $ref: 'CommandStatus#' }), ...errorResponses(429, 503), 401: unauthorized, 404: notFound }
     }
   }, async (request) => {
     const { commandId } = request.params
@@ -130,8 +188,15 @@ export async function commandRoutes (app: FastifyInstance): Promise<void> {
   app.delete<{ Params: { commandId: string } }>('/command/:commandId', {
     schema: {
       ...byId,
+      operationId: 'cancelCommand',
       summary: 'Cancel a command still in progress (its devices then get 409; a CANCELLED callback is sent)',
-      response: { 200: { $ref: 'CommandStatus#' }, ...errorResponses(401, 404, 409, 429, 503) }
+      response: {
+        200: okResponse('CANCELLED (also when it already was: cancelling twice is not an error)', { $ref: 'CommandStatus#' }),
+        ...errorResponses(429, 503),
+        401: unauthorized,
+        404: notFound,
+        409: errorResponse(409, 'HERMOD_COMMAND_FINISHED: the command already reached COMPLETED, REJECTED or TIMEOUT', 'HERMOD_COMMAND_FINISHED', 'Command 688 is already COMPLETED')
+      }
     }
   }, async (request) => {
     const { commandId } = request.params

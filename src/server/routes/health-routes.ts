@@ -1,5 +1,6 @@
-// Spring Boot style health: /actuator/health (+ liveness, readiness) reporting the store and the queue.
+// Spring Boot style health: /actuator/health (+ liveness, readiness) reporting the store and the queue; /actuator/prometheus.
 import type { FastifyInstance } from 'fastify'
+import { okResponse } from './schemas.js'
 
 type Status = 'UP' | 'DOWN'
 
@@ -14,14 +15,25 @@ async function probe (check: () => Promise<void>, ms: number): Promise<Status> {
   }
 }
 
+const status = { type: 'string', enum: ['UP', 'DOWN'] }
+const componentSchema = { type: 'object', properties: { status, details: { type: 'object', additionalProperties: true } } }
+const healthBody = {
+  type: 'object',
+  properties: { status, components: { type: 'object', additionalProperties: componentSchema } },
+  required: ['status']
+}
+const up = { status: 'UP', components: { store: { status: 'UP', details: { driver: 'redis' } }, callbacks: { status: 'UP' } } }
+const down = { status: 'DOWN', components: { store: { status: 'DOWN', details: { driver: 'redis' } }, callbacks: { status: 'UP' } } }
+
 export async function healthRoutes (app: FastifyInstance): Promise<void> {
-  const { store, queue } = app.broker
-  const healthSchema = {
-    tags: ['operations'],
-    response: {
-      200: { type: 'object', properties: { status: { type: 'string' }, components: { type: 'object', additionalProperties: true } } },
-      503: { type: 'object', properties: { status: { type: 'string' }, components: { type: 'object', additionalProperties: true } } }
-    }
+  const { store, queue, metrics } = app.broker
+  const tags = ['operations']
+  const security: Array<Record<string, string[]>> = []
+  const healthResponses = {
+    200: okResponse('UP: the store and the callback queue answer', healthBody, up),
+    // Shutting down is answered before the route by the draining hook, with a HermodError (HERMOD_SHUTTING_DOWN).
+    503: okResponse('DOWN: the store or the callback queue did not answer within 1 s; or HERMOD_SHUTTING_DOWN / HERMOD_OVERLOADED as a HermodError',
+      { anyOf: [healthBody, { $ref: 'HermodError#' }] }, down)
   }
 
   async function readiness (): Promise<{ status: Status, components: Record<string, { status: Status, details?: object }> }> {
@@ -30,11 +42,13 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
       store: { status: storeStatus, details: { driver: store.name } },
       callbacks: { status: queueStatus }
     }
-    const up = storeStatus === 'UP' && queueStatus === 'UP' && !app.broker.draining
-    return { status: up ? 'UP' : 'DOWN', components }
+    const isUp = storeStatus === 'UP' && queueStatus === 'UP' && !app.broker.draining
+    return { status: isUp ? 'UP' : 'DOWN', components }
   }
 
-  app.get('/actuator/health', { schema: { ...healthSchema, summary: 'Overall health: UP when the store and the callback queue answer' } }, async (_request, reply) => {
+  app.get('/actuator/health', {
+    schema: { operationId: 'health', summary: 'Overall health: UP when the store and the callback queue answer', tags, security, response: healthResponses }
+  }, async (_request, reply) => {
     const result = await readiness()
     return reply.code(result.status === 'UP' ? 200 : 503).send({
       status: result.status,
@@ -43,12 +57,39 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
   })
 
   app.get('/actuator/health/liveness', {
-    schema: { ...healthSchema, summary: 'UP while the process runs (also when it sheds load)' },
+    schema: {
+      operationId: 'liveness',
+      summary: 'UP while the process runs (also when it sheds load)',
+      tags,
+      security,
+      response: { 200: okResponse('UP: the process runs', { type: 'object', properties: { status }, required: ['status'] }, { status: 'UP' }) }
+    },
     config: { pressureHandler: () => undefined }
   }, async () => ({ status: 'UP' }))
 
-  app.get('/actuator/health/readiness', { schema: { ...healthSchema, summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)' } }, async (_request, reply) => {
+  app.get('/actuator/health/readiness', {
+    schema: {
+      operationId: 'readiness',
+      summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)',
+      tags,
+      security,
+      response: healthResponses
+    }
+  }, async (_request, reply) => {
     const result = await readiness()
     return reply.code(result.status === 'UP' ? 200 : 503).send(result)
+  })
+
+  app.get('/actuator/prometheus', {
+    schema: {
+      operationId: 'prometheus',
+      summary: 'Prometheus metrics: hermod_commands_*, hermod_callback_*, hermod_http_request_duration_seconds, the process\'s hermod_* defaults',
+      tags,
+      security,
+      produces: ['text/plain'],
+      response: { 200: okResponse('The Prometheus text exposition format, version 0.0.4', { type: 'string' }, 'hermod_commands_accepted_total{type="sign"} 17\n', 'text/plain') }
+    }
+  }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }

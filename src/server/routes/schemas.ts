@@ -1,14 +1,15 @@
 // JSON schemas shared by the routes: they validate input and generate the OpenAPI document.
 import { deviceAnswerSchema, provisionResultSchema } from '../../device/answer-schema.js'
+import { errorBody } from '../error-handler.js'
 
 export const errorSchema = {
   $id: 'HermodError',
   type: 'object',
-  description: 'Every error answer: a stable code (HERMOD_*), the HTTP status and a message. Any route may also answer 400 HERMOD_INVALID_REQUEST (a malformed URL or request line), 408 HERMOD_REQUEST_TIMEOUT (the request was not received in time), 414 HERMOD_URI_TOO_LONG (a path segment over 100 characters) and 431 HERMOD_HEADERS_TOO_LARGE.',
+  description: 'Every error answer: a stable code (HERMOD_*), the HTTP status and a message; never the URL, a stack or a secret.',
   properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string', example: 'HERMOD_COMMAND_NOT_FOUND' },
-    error: { type: 'string' },
+    statusCode: { type: 'integer', description: 'The HTTP status, repeated' },
+    code: { type: 'string', pattern: '^HERMOD_[A-Z_]+$', description: 'Stable: match on this, not on the message' },
+    error: { type: 'string', description: 'The status\'s reason phrase' },
     message: { type: 'string' },
     details: { type: 'array', maxItems: 10, description: 'Validation problems, the first at most 10', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } }
   },
@@ -81,14 +82,48 @@ export const sharedSchemas = [errorSchema, destinationSchema, acceptedSchema, co
   // The virtual device's answer formats (docs/device.md), documented next to the device API.
   provisionResultSchema, deviceAnswerSchema]
 
-/** The 429 of a rate-limited route (broker.rate-limit): the error body, and Retry-After. */
-const rateLimitedResponse = {
-  $ref: 'HermodError#',
-  description: 'HERMOD_RATE_LIMITED: a rate limit is reached (broker.rate-limit; off by default)',
-  headers: { 'retry-after': { type: 'integer', description: 'Seconds until the window ends' } }
+/** The usual code, message and meaning of each error status, for the entries errorResponses() writes. */
+const ERROR_STATUSES: Record<number, [code: string, message: string, description: string]> = {
+  400: ['HERMOD_INVALID_REQUEST', 'Invalid request: querystring/limit must match pattern "^[0-9]{1,4}$"', 'HERMOD_INVALID_REQUEST: a parameter, the query or the body is invalid (`details` names each problem)'],
+  401: ['HERMOD_UNAUTHORIZED', 'Missing or invalid credentials', 'HERMOD_UNAUTHORIZED: missing or wrong credentials'],
+  403: ['HERMOD_FORBIDDEN', 'the dev API answers loopback callers only unless broker.dev credentials are set', 'HERMOD_FORBIDDEN: not a loopback caller, and no credentials are configured that would let one in'],
+  404: ['HERMOD_NOT_FOUND', 'No such command', 'Not found'],
+  408: ['HERMOD_REQUEST_TIMEOUT', 'The request was not received in time', 'HERMOD_REQUEST_TIMEOUT'],
+  409: ['HERMOD_DEV_STORE_UNSUPPORTED', 'Reset works on the embedded (memory) store only', 'Conflict with the current state'],
+  410: ['HERMOD_MESSAGE_TIMED_OUT', 'The command of this message timed out', 'Gone'],
+  413: ['HERMOD_PAYLOAD_TOO_LARGE', 'The body is larger than the configured limit', 'HERMOD_PAYLOAD_TOO_LARGE: the body exceeds broker.commands.body-limit'],
+  415: ['HERMOD_UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/json', 'HERMOD_UNSUPPORTED_MEDIA_TYPE: a body that is not application/json'],
+  422: ['HERMOD_IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', 'HERMOD_IDEMPOTENCY_CONFLICT'],
+  429: ['HERMOD_RATE_LIMITED', 'Too many requests; try again after Retry-After seconds', 'HERMOD_RATE_LIMITED: a rate limit is reached (broker.rate-limit; off by default)'],
+  502: ['HERMOD_CONTENT_PROVIDER_FAILED', 'The content provider failed', 'HERMOD_CONTENT_PROVIDER_FAILED'],
+  503: ['HERMOD_STORE_UNAVAILABLE', 'The store is unavailable; try again shortly',
+    'HERMOD_STORE_UNAVAILABLE: the store did not answer; HERMOD_STORE_NOT_REPLICATED: fewer replicas than broker.redis.wait-replicas confirmed a change in time; ' +
+    'try again (Retry-After)']
 }
 
-/** `{ 4xx: HermodError }` response entries for the given statuses (429 with its Retry-After). */
+/**
+ * One error response of a route: its meaning (name the HERMOD_* codes it carries) and an example body with `code`.
+ * The content form lets the description and the example sit next to the HermodError schema.
+ */
+export function errorResponse (status: number, description: string, code = ERROR_STATUSES[status]?.[0] ?? 'HERMOD_INVALID_REQUEST', message = ERROR_STATUSES[status]?.[1] ?? description): object {
+  return {
+    description,
+    content: { 'application/json': { schema: { $ref: 'HermodError#' }, example: errorBody(status, code, message) } }
+  }
+}
+
+/** The Retry-After header of a 429 (broker.rate-limit). */
+const retryAfter = { 'retry-after': { type: 'integer', description: 'Seconds until the window ends' } }
+
+/** `{ 4xx: HermodError }` entries for the given statuses, with their usual meaning (429 with Retry-After; a route's own: errorResponse). */
 export function errorResponses (...statuses: number[]): Record<string, unknown> {
-  return Object.fromEntries(statuses.map((s) => [s, s === 429 ? rateLimitedResponse : { $ref: 'HermodError#' }]))
+  return Object.fromEntries(statuses.map((s) => {
+    const entry = errorResponse(s, ERROR_STATUSES[s]?.[2] ?? 'Error')
+    return [s, s === 429 ? { ...entry, headers: retryAfter } : entry]
+  }))
+}
+
+/** A success response: a description, the schema and optionally an example (all three show in Swagger UI). */
+export function okResponse (description: string, schema: object, example?: unknown, mediaType = 'application/json'): object {
+  return { description, content: { [mediaType]: { schema, ...(example === undefined ? {} : { example }) } } }
 }

@@ -99,7 +99,7 @@ t.test('off by default: no budget, no rate-limit headers', async (t) => {
 t.test('the API document lists 429 on the limited operations only', async (t) => {
   const { broker } = await buildTestBroker(t, limitedConfig())
   const doc = (await broker.app.inject({ url: '/hermod/v3/api-docs' })).json()
-  for (const [path, method] of [['/hermod/rest/command/{type}', 'post'], ['/hermod/rest/command/{commandId}', 'get'], ['/hermod/rest/command/{commandId}', 'delete'],
+  for (const [path, method] of [['/hermod/rest/command/sign', 'post'], ['/hermod/rest/command/ping', 'post'], ['/hermod/rest/command/{commandId}', 'get'], ['/hermod/rest/command/{commandId}', 'delete'],
     ['/hermod/rest/ms/{bid}', 'get'], ['/hermod/rest/ms/{bid}/{mid}', 'get'], ['/hermod/rest/ms/{bid}/{mid}', 'post']] as const) {
     const documented = doc.paths[path]?.[method]?.responses?.['429']
     t.match(documented, { description: /HERMOD_RATE_LIMITED/, headers: { 'retry-after': { schema: { type: 'integer' } } } }, `${method} ${path} documents 429`)
