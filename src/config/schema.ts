@@ -215,6 +215,15 @@ export const configSchema: SchemaNode = {
         servlet: { type: 'object', default: {}, properties: { 'context-path': text } },
         /** Spring Boot 1.x spelling, still found in older Hermod configs. */
         'context-path': text,
+        // Slow and greedy clients (R26): applied when the server is constructed (server/http-server.ts).
+        'headers-timeout-ms': integer(10_000, 100, 600_000),
+        'request-timeout-ms': integer(30_000, 100, 3_600_000),
+        'idle-timeout-ms': integer(30_000, 100, 3_600_000),
+        'keep-alive-timeout-ms': integer(72_000, 100, 3_600_000),
+        'connections-checking-interval-ms': integer(1000, 100, 60_000),
+        'tls-handshake-timeout-ms': integer(10_000, 100, 600_000),
+        'max-connections': integer(10_000, 0),
+        'max-connections-per-address': integer(1000, 0),
         ssl: {
           type: 'object',
           default: {},

@@ -22,6 +22,22 @@ export interface ClientConfig {
   contentProviderBasicAuth?: string
 }
 
+/** How long the server waits for slow clients, ms (Node's http.Server and tls.Server options). */
+export interface ServerTimeouts {
+  /** Until the request headers are complete (Node `headersTimeout`); at most `request`. */
+  headers: number
+  /** Until the whole request, body included, is received (Node `requestTimeout`); not the response. */
+  request: number
+  /** A socket with no traffic either way is closed (Node `server.timeout`); a long poll extends it by its wait. */
+  idle: number
+  /** An idle kept-alive socket between requests (Node `keepAliveTimeout`). */
+  keepAlive: number
+  /** How often Node checks `headers` and `request` (Node `connectionsCheckingInterval`). */
+  checkingInterval: number
+  /** Until a TLS handshake completes (Node `handshakeTimeout`). */
+  tlsHandshake: number
+}
+
 /** TLS of the listening server (Spring's `server.ssl.*`). */
 export interface SslConfig {
   enabled: boolean
@@ -150,6 +166,10 @@ export interface BrokerConfig {
     /** `server.servlet.context-path`, normalised: '' or '/x' without trailing slash. */
     contextPath: string
     ssl: SslConfig
+    /** Bounds on slow clients (R26), ms; all applied when the server is constructed (server/http-server.ts). */
+    timeouts: ServerTimeouts
+    /** Open sockets allowed per instance and per remote address (0: no limit). */
+    connections: { max: number, perAddress: number }
   }
   /** Hermod's `uri-base`, normalised like contextPath (default '/rest'). */
   uriBase: string

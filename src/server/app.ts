@@ -5,10 +5,13 @@ import swagger from '@fastify/swagger'
 import underPressure from '@fastify/under-pressure'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { ServerOptions as HttpsOptions } from 'node:https'
 import type { Logger } from 'pino'
 import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
 import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
+import { refusalOf, type RefusalScope } from './connection-limit.js'
+import { brokerServerFactory } from './http-server.js'
 import { registerJsonBodyParser } from './json-body.js'
 import { registerMetrics } from './metrics.js'
 import { redactUrl } from './redact.js'
@@ -25,8 +28,8 @@ import { devRoutes } from '../dev/routes.js'
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */
   logger?: Logger
-  /** Extra Fastify server options from the process (https, timeouts). */
-  server?: Partial<FastifyServerOptions> & { https?: object | null }
+  /** The process's server options: the TLS options when it listens with TLS (start.ts). */
+  server?: { https?: HttpsOptions | null }
   /** `operations`: health and metrics only (a `--role worker` instance); default `all`, the whole API. */
   routes?: 'all' | 'operations'
 }
@@ -51,7 +54,12 @@ export function memoryLimits (
 /** Builds the broker's Fastify app on a ready BrokerContext. Call `ready()` or `listen()` on it. */
 export async function buildApp (broker: BrokerContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = broker
+  // Timeouts and connection limits are the server's constructor options (http-server.ts, R26).
+  const onRefused = (scope: RefusalScope): void => { broker.metrics.connectionsRefused.inc({ scope }) }
+  const { factory, limiter } = brokerServerFactory(config.server, options.server?.https ?? undefined, onRefused)
+  broker.metrics.watchConnections(limiter)
   const app = Fastify({
+    serverFactory: factory,
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
@@ -67,11 +75,22 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     // What the router and Node's parser refuse gets our error body too, never the URL echoed back.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: handleClientError,
-    ...options.server
+    // Closing ends idle kept-alive sockets at once (Fastify's default without a serverFactory).
+    forceCloseConnections: 'idle'
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
+  // A plain-HTTP socket over server.max-connections(-per-address) gets one answer, then closes (connection-limit.ts).
+  app.addHook('onRequest', (request, reply, done) => {
+    const scope = refusalOf(request.raw.socket)
+    if (scope === undefined) return done()
+    // Sent as text: the route's own 503 schema (health) must not reshape it.
+    void reply.code(503).header('retry-after', '1').header('connection', 'close').type('application/json; charset=utf-8')
+      .send(JSON.stringify(errorBody(503, 'HERMOD_TOO_MANY_CONNECTIONS', scope === 'instance'
+        ? 'The broker has too many open connections; try again shortly'
+        : 'Too many open connections from this address; reuse one, or try again shortly')))
+  })
   // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
   // another instance can take them, and Connection: close moves the client off this one (R27).
   app.addHook('onRequest', (_request, reply, done) => {

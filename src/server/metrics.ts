@@ -20,12 +20,24 @@ export class BrokerMetrics {
     registers: [this.registry]
   })
 
+  readonly connectionsRefused = new Counter({
+    name: 'hermod_connections_refused_total',
+    help: 'Sockets refused over server.max-connections (scope instance) or server.max-connections-per-address (scope address)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry]
+  })
+
+  private connections: { size: number } | undefined
+
   constructor (queue: CallbackQueue, waiters: BoxWaiters) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })
     queue.onQueueFull?.((count) => { this.callbacksQueueFull.inc(count) })
     const registry = this.registry
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })
+    const openConnections = (): number => this.connections?.size ?? 0
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_connections_open', help: 'Sockets open right now (counted toward server.max-connections)', registers: [registry], collect () { this.set(openConnections()) } })
     // eslint-disable-next-line no-new
     new Gauge({
       name: 'hermod_callbacks',
@@ -38,6 +50,11 @@ export class BrokerMetrics {
         for (const [state, value] of Object.entries(stats)) this.set({ state }, value)
       }
     })
+  }
+
+  /** The open-connections gauge reads `counter.size`. */
+  watchConnections (counter: { size: number }): void {
+    this.connections = counter
   }
 }
 

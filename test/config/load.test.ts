@@ -60,7 +60,14 @@ t.test('without a file: built-in defaults, and the documented derived values', a
   const { config, notices } = await loadConfig({ env: {}, cwd })
   t.equal(config.source, undefined)
   t.match(notices[0], /No configuration file at .*config\/application\.yml: using built-in defaults/)
-  t.same(config.server, { port: 20400, address: '::', contextPath: '/hermod', ssl: { enabled: true, clientAuth: 'none' } })
+  t.same(config.server, {
+    port: 20400,
+    address: '::',
+    contextPath: '/hermod',
+    ssl: { enabled: true, clientAuth: 'none' },
+    timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
+    connections: { max: 10_000, perAddress: 1000 }
+  })
   t.equal(config.uriBase, '/rest')
   t.equal(config.fqdn, hostname())
   t.equal(config.publicUrl, `https://${hostname()}:20400/hermod/rest/ms`)

@@ -22,7 +22,14 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?: ClientConfig[] } = {}): BrokerConfig {
   const base: BrokerConfig = {
-    server: { port: 0, address: '127.0.0.1', contextPath: '/hermod', ssl: { enabled: false, clientAuth: 'none' } },
+    server: {
+      port: 0,
+      address: '127.0.0.1',
+      contextPath: '/hermod',
+      ssl: { enabled: false, clientAuth: 'none' },
+      timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
+      connections: { max: 0, perAddress: 0 }
+    },
     uriBase: '/rest',
     publicUrl: 'https://broker.example:20400/hermod/rest/ms',
     fqdn: 'broker.example',

@@ -69,6 +69,10 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       messages = await store.listBox(bid, token, clock.now())
     } else {
       // Watch the box before listing it: a message landing while a listing runs wakes the next wait at once.
+      // The socket is quiet while the poll waits: its idle timeout (server.idle-timeout-ms) starts after the wait.
+      // Node sets it back to the keep-alive timeout when the answer is sent.
+      const socket = request.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined
+      if (typeof socket?.setTimeout === 'function') socket.setTimeout(wait * 1000 + config.server.timeouts.idle)
       const watch = waiters.watch(bid)
       const gone = new AbortController()
       const onClose = (): void => gone.abort()
