@@ -141,6 +141,8 @@ function buildBrokerSettings (
     contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },
     overload: {
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
+      maxInFlight: broker.overload['max-in-flight'],
+      maxQueueMs: broker.overload['max-queue-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],
       maxRssBytes: broker.overload['max-rss-bytes'],
       startGraceMs: broker.overload['start-grace-ms']

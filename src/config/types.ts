@@ -132,6 +132,10 @@ export interface BrokerSettings {
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
   overload: {
     maxEventLoopDelayMs: number
+    /** Requests in flight at once (health, metrics and waiting long polls not counted); past it 503. */
+    maxInFlight: number
+    /** Past this queue time (the quickest request of the last 100 ms window), ms, only an eighth of maxInFlight is admitted. */
+    maxQueueMs: number
     /** Absent: 90 % of V8's heap limit (app.ts memoryLimits). */
     maxHeapUsedBytes?: number
     /** Absent: 1.5 times V8's heap limit, at most 90 % of a cgroup memory limit (app.ts memoryLimits). */

@@ -13,6 +13,7 @@ import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError
 import { refusalOf, type RefusalScope } from './connection-limit.js'
 import { brokerServerFactory } from './http-server.js'
 import { registerJsonBodyParser } from './json-body.js'
+import { registerInFlightShedding, ShedSummary, type ShedReason } from './load-shedding.js'
 import { registerMetrics } from './metrics.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
@@ -116,19 +117,28 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   const overload = config.broker.overload
   let readyAt = Infinity
   app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
+  // Shed requests are counted (hermod_requests_shed_total), never logged one by one: one summary line per 10 s.
+  const summary = new ShedSummary(options.logger)
+  app.addHook('onClose', (_app, done) => { summary.close(); done() })
+  const onShed = (reason: ShedReason): void => {
+    broker.metrics.requestsShed.inc({ reason })
+    summary.shed(reason)
+  }
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     ...memoryLimits(overload),
     sampleInterval: 200,
     // Shed load with our error body (R29); liveness opts out so an overloaded broker is not restarted.
-    pressureHandler: (request, reply, type) => {
+    pressureHandler: (_request, reply, type) => {
       if (Date.now() - readyAt < overload.startGraceMs) return undefined
-      request.log.warn({ type }, 'overloaded: request shed')
-      void reply.code(503).header('retry-after', '1')
+      onShed(type === 'heapUsedBytes' ? 'heap' : type === 'rssBytes' ? 'rss' : 'event-loop')
+      void reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8')
       // A non-null return is sent as the reply and ends the request (the plugin's types say void).
-      return errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly') as unknown as undefined
+      return JSON.stringify(errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')) as unknown as undefined
     }
   })
+  // After under-pressure's hook: what it sheds is neither counted nor sampled. Works on a Redis-bound broker too.
+  registerInFlightShedding(app, broker.inFlight, onShed)
 
   const contextPath = config.server.contextPath
   if (options.routes === 'operations') {

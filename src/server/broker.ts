@@ -17,6 +17,7 @@ import { buildApp, type BuildAppOptions } from './app.js'
 import { createDevServices, devClockFor } from '../dev/services.js'
 import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
+import { InFlightGauge } from './load-shedding.js'
 import { BrokerMetrics } from './metrics.js'
 
 export interface BrokerOptions {
@@ -80,10 +81,11 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     ? new (await import('../callbacks/bullmq-queue.js')).BullmqCallbackQueue({ ...queueOptions, redis: config.broker.redis, role })
     : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
-  metrics = new BrokerMetrics(queue, waiters)
+  const inFlight = new InFlightGauge(config.broker.overload)
+  metrics = new BrokerMetrics(queue, waiters, inFlight)
   const content = createContentResolver(config, clients, options.extraCa, logger?.child({ component: 'content-provider' }))
   const context: BrokerContext = {
-    config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev })
+    config, store, queue, clients, clock, waiters, content, metrics, inFlight, draining: false, ...(dev === undefined ? {} : { dev })
   }
   // A worker sweeps and delivers; its HTTP side is health and metrics only (for probes and Prometheus).
   const app = await buildApp(context, {

@@ -29,13 +29,22 @@ export class BrokerMetrics {
 
   private connections: { size: number } | undefined
 
-  constructor (queue: CallbackQueue, waiters: BoxWaiters) {
+  readonly requestsShed = new Counter({
+    name: 'hermod_requests_shed_total',
+    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
+  constructor (queue: CallbackQueue, waiters: BoxWaiters, inFlight?: { size: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })
     queue.onQueueFull?.((count) => { this.callbacksQueueFull.inc(count) })
     const registry = this.registry
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })
     const openConnections = (): number => this.connections?.size ?? 0
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_requests_in_flight', help: 'Requests in flight right now (health, metrics and waiting long polls not counted)', registers: [registry], collect () { this.set(inFlight?.size ?? 0) } })
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_connections_open', help: 'Sockets open right now (counted toward server.max-connections)', registers: [registry], collect () { this.set(openConnections()) } })
     // eslint-disable-next-line no-new
@@ -72,7 +81,7 @@ export function registerMetrics (app: FastifyInstance, metrics: BrokerMetrics, c
     child.observe(reply.elapsedTime / 1000)
     done()
   })
-  app.get(`${contextPath}/actuator/prometheus`, { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
+  app.get(`${contextPath}/actuator/prometheus`, { config: { inFlight: false }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }

@@ -96,7 +96,9 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     devSink: false,
     dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
-    overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000 },
+    overload: {
+      maxEventLoopDelayMs: 1000, maxInFlight: 512, maxQueueMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000
+    },
     log: { level: 'info', pretty: 'auto' },
     trustProxy: false,
     dataDir: join(cwd, '.hermod')

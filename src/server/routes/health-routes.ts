@@ -34,7 +34,8 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
     return { status: up ? 'UP' : 'DOWN', components }
   }
 
-  app.get('/actuator/health', { schema: { ...healthSchema, summary: 'Overall health: UP when the store and the callback queue answer' } }, async (_request, reply) => {
+  // Health is not counted in flight (R29); liveness is never shed, the others say 503 while under-pressure sheds.
+  app.get('/actuator/health', { config: { inFlight: false }, schema: { ...healthSchema, summary: 'Overall health: UP when the store and the callback queue answer' } }, async (_request, reply) => {
     const result = await readiness()
     return reply.code(result.status === 'UP' ? 200 : 503).send({
       status: result.status,
@@ -44,10 +45,10 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
 
   app.get('/actuator/health/liveness', {
     schema: { ...healthSchema, summary: 'UP while the process runs (also when it sheds load)' },
-    config: { pressureHandler: () => undefined }
+    config: { pressureHandler: () => undefined, inFlight: false }
   }, async () => ({ status: 'UP' }))
 
-  app.get('/actuator/health/readiness', { schema: { ...healthSchema, summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)' } }, async (_request, reply) => {
+  app.get('/actuator/health/readiness', { config: { inFlight: false }, schema: { ...healthSchema, summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)' } }, async (_request, reply) => {
     const result = await readiness()
     return reply.code(result.status === 'UP' ? 200 : 503).send(result)
   })
