@@ -143,6 +143,7 @@ function buildBrokerSettings (
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
       maxInFlight: broker.overload['max-in-flight'],
       maxQueueMs: broker.overload['max-queue-ms'],
+      shedPauseMs: broker.overload['shed-pause-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],
       maxRssBytes: broker.overload['max-rss-bytes'],
       startGraceMs: broker.overload['start-grace-ms']

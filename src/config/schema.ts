@@ -181,6 +181,7 @@ const brokerSchema: SchemaNode = {
         'max-event-loop-delay-ms': integer(1000, 0),
         'max-in-flight': integer(512, 0),
         'max-queue-ms': integer(1000, 0, 600_000),
+        'shed-pause-ms': integer(1000, 0, 60_000),
         // No schema default: absent means derived from the heap limit (server/app.ts memoryLimits).
         'max-heap-used-bytes': { type: 'integer', minimum: 0 },
         'max-rss-bytes': { type: 'integer', minimum: 0 },

@@ -136,6 +136,8 @@ export interface BrokerSettings {
     maxInFlight: number
     /** Past this queue time (the quickest request of the last 100 ms window), ms, only an eighth of maxInFlight is admitted. */
     maxQueueMs: number
+    /** A socket whose request was shed is not read for this long, ms (its Retry-After, enforced); 0: off. */
+    shedPauseMs: number
     /** Absent: 90 % of V8's heap limit (app.ts memoryLimits). */
     maxHeapUsedBytes?: number
     /** Absent: 1.5 times V8's heap limit, at most 90 % of a cgroup memory limit (app.ts memoryLimits). */

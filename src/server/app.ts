@@ -10,10 +10,9 @@ import type { Logger } from 'pino'
 import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
 import { errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
-import { refusalOf, type RefusalScope } from './connection-limit.js'
 import { brokerServerFactory } from './http-server.js'
 import { registerJsonBodyParser } from './json-body.js'
-import { registerInFlightShedding, ShedSummary, type ShedReason } from './load-shedding.js'
+import { ShedSummary, type PressureCheck, type ShedReason } from './load-shedding.js'
 import { registerMetrics } from './metrics.js'
 import { redactUrl } from './redact.js'
 import { LazyRequestLogger, requestId } from './request-logger.js'
@@ -55,9 +54,23 @@ export function memoryLimits (
 /** Builds the broker's Fastify app on a ready BrokerContext. Call `ready()` or `listen()` on it. */
 export async function buildApp (broker: BrokerContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = broker
-  // Timeouts and connection limits are the server's constructor options (http-server.ts, R26).
-  const onRefused = (scope: RefusalScope): void => { broker.metrics.connectionsRefused.inc({ scope }) }
-  const { factory, limiter } = brokerServerFactory(config.server, options.server?.https ?? undefined, onRefused)
+  // Shed requests are counted (hermod_requests_shed_total), never logged one by one: one summary line per 10 s.
+  const summary = new ShedSummary(options.logger)
+  const onShed = (reason: ShedReason): void => {
+    broker.metrics.requestsShed.inc({ reason })
+    summary.shed(reason)
+  }
+  // under-pressure's signals, read by the raw request gate once the plugin is registered (below).
+  let pressure: PressureCheck = () => undefined
+  // Timeouts, connection limits and the load-shedding gate are the server's (http-server.ts, R26, R29).
+  const { factory, limiter } = brokerServerFactory(config.server, options.server?.https ?? undefined, {
+    gauge: broker.inFlight,
+    exempt: `${config.server.contextPath}/actuator/`,
+    pressure: () => pressure(),
+    onShed,
+    onRefused: (scope) => { broker.metrics.connectionsRefused.inc({ scope }) },
+    pauseMs: config.broker.overload.shedPauseMs
+  })
   broker.metrics.watchConnections(limiter)
   const app = Fastify({
     serverFactory: factory,
@@ -82,16 +95,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
-  // A plain-HTTP socket over server.max-connections(-per-address) gets one answer, then closes (connection-limit.ts).
-  app.addHook('onRequest', (request, reply, done) => {
-    const scope = refusalOf(request.raw.socket)
-    if (scope === undefined) return done()
-    // Sent as text: the route's own 503 schema (health) must not reshape it.
-    void reply.code(503).header('retry-after', '1').header('connection', 'close').type('application/json; charset=utf-8')
-      .send(JSON.stringify(errorBody(503, 'HERMOD_TOO_MANY_CONNECTIONS', scope === 'instance'
-        ? 'The broker has too many open connections; try again shortly'
-        : 'Too many open connections from this address; reuse one, or try again shortly')))
-  })
+  app.addHook('onClose', (_app, done) => { summary.close(); done() })
   // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
   // another instance can take them, and Connection: close moves the client off this one (R27).
   app.addHook('onRequest', (_request, reply, done) => {
@@ -117,13 +121,6 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   const overload = config.broker.overload
   let readyAt = Infinity
   app.addHook('onReady', (done) => { readyAt = Date.now(); done() })
-  // Shed requests are counted (hermod_requests_shed_total), never logged one by one: one summary line per 10 s.
-  const summary = new ShedSummary(options.logger)
-  app.addHook('onClose', (_app, done) => { summary.close(); done() })
-  const onShed = (reason: ShedReason): void => {
-    broker.metrics.requestsShed.inc({ reason })
-    summary.shed(reason)
-  }
   await app.register(underPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     ...memoryLimits(overload),
@@ -137,8 +134,16 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
       return JSON.stringify(errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')) as unknown as undefined
     }
   })
-  // After under-pressure's hook: what it sheds is neither counted nor sampled. Works on a Redis-bound broker too.
-  registerInFlightShedding(app, broker.inFlight, onShed)
+  // The raw gate sheds on the same signals before routing; this hook still answers readiness and health with 503.
+  const limits = { ...memoryLimits(overload), maxEventLoopDelay: overload.maxEventLoopDelayMs }
+  pressure = () => {
+    if (Date.now() - readyAt < overload.startGraceMs) return undefined
+    const now = app.memoryUsage()
+    if (limits.maxEventLoopDelay > 0 && now.eventLoopDelay > limits.maxEventLoopDelay) return 'event-loop'
+    if (limits.maxHeapUsedBytes > 0 && now.heapUsed > limits.maxHeapUsedBytes) return 'heap'
+    if (limits.maxRssBytes > 0 && now.rssBytes > limits.maxRssBytes) return 'rss'
+    return undefined
+  }
 
   const contextPath = config.server.contextPath
   if (options.routes === 'operations') {

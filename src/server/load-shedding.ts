@@ -1,5 +1,7 @@
 // Load shedding on requests in flight and their queue time (R29): 503 HERMOD_OVERLOADED before latency runs away.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { errorBody } from './error-handler.js'
 
@@ -70,14 +72,14 @@ export class InFlightGauge {
 
 const tracked = Symbol('hermod.inFlight')
 interface Tracked { startedAt: number | undefined, counted: boolean }
-type TrackedRequest = FastifyRequest & { [tracked]?: Tracked }
+type TrackedMessage = IncomingMessage & { [tracked]?: Tracked }
 
 /**
  * Stops counting `request` as in flight (a long poll about to wait: waiting costs nothing). Its answer later
  * is not counted again, nor its time sampled.
  */
 export function releaseFromInFlight (request: FastifyRequest, gauge: InFlightGauge | undefined): void {
-  const state = (request as TrackedRequest)[tracked]
+  const state = (request.raw as TrackedMessage)[tracked]
   if (state === undefined || !state.counted || gauge === undefined) return
   state.counted = false
   gauge.leave(undefined)
@@ -119,32 +121,71 @@ export class ShedSummary {
   }
 }
 
-/** The 503 every shed request gets; text, so that no route's own 503 schema reshapes it. */
-export function sendOverloaded (reply: FastifyReply): FastifyReply {
-  return reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8')
-    .send(JSON.stringify(errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')))
+/** The body every shed request gets. */
+export const OVERLOADED_JSON = JSON.stringify(errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly'))
+
+/** A 503 with `json` and Retry-After: 1, written straight on the raw response (no routing, no hooks). */
+export function sendRaw503 (response: ServerResponse, json: string, close = false): void {
+  response.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'retry-after': '1',
+    ...(close ? { connection: 'close' } : {})
+  })
+  response.end(json)
 }
 
+const pausedUntil = Symbol('hermod.pausedUntil')
+type PausableSocket = Socket & { [pausedUntil]?: number, _paused?: boolean }
+
 /**
- * Counts every request in flight from onRequest until its response closes (finished or aborted), and sheds
- * those `gauge` refuses. Routes with `config.inFlight: false` (health, metrics) are neither counted nor shed.
+ * Stops reading from `socket` for `ms` after a shed answer: its client is told to come back after Retry-After,
+ * and a client that pipelines or resends at once (an attack) is made to. Every request it already sent is
+ * still answered, later; while it is paused the event loop serves the others and new connections. Node's own
+ * back-pressure pause (`_paused`) is left alone.
  */
-export function registerInFlightShedding (app: FastifyInstance, gauge: InFlightGauge, onShed: (reason: ShedReason) => void): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config.inFlight === false) return done()
-    const admitted = gauge.admit()
-    if (typeof admitted === 'string') {
-      onShed(admitted)
-      void sendOverloaded(reply)
+export function pauseSocket (socket: Socket | undefined, ms: number): void {
+  const s = socket as PausableSocket | undefined
+  if (s === undefined || ms <= 0 || s.destroyed || s[pausedUntil] !== undefined) return
+  s[pausedUntil] = Date.now() + ms
+  s.pause()
+  setTimeout(() => {
+    s[pausedUntil] = undefined
+    if (!s.destroyed && s._paused !== true) s.resume()
+  }, ms).unref()
+}
+
+/** What the request gate asks besides the in-flight gauge: under-pressure's signals, once the app has them. */
+export type PressureCheck = () => ShedReason | undefined
+
+/**
+ * Wraps the server's request handler (Fastify's) so that overload is answered before any routing or hook runs:
+ * the cheapest 503 there is, so that shedding does not itself eat the CPU it should free. Paths under `exempt`
+ * (`{context-path}/actuator/`: health and metrics) are neither counted nor shed here. Every other request is
+ * counted in flight from here until its response closes (finished or aborted). A shed request's socket is
+ * paused for `pauseMs` (pauseSocket).
+ */
+export function gateRequests (
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+  options: { gauge: InFlightGauge, exempt: string, pressure: PressureCheck, onShed: (reason: ShedReason) => void, pauseMs: number }
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const { gauge, exempt, pressure, onShed, pauseMs } = options
+  return (request, response) => {
+    if (request.url?.startsWith(exempt) === true) return handler(request, response)
+    const reason = pressure() ?? gauge.admit()
+    if (typeof reason === 'string') {
+      onShed(reason)
+      sendRaw503(response, OVERLOADED_JSON)
+      pauseSocket(request.socket, pauseMs)
       return
     }
-    const state: Tracked = { startedAt: admitted, counted: true };
-    (request as TrackedRequest)[tracked] = state
-    reply.raw.once('close', () => {
+    const state: Tracked = { startedAt: reason, counted: true };
+    (request as TrackedMessage)[tracked] = state
+    response.once('close', () => {
       if (!state.counted) return
       state.counted = false
       gauge.leave(state.startedAt)
     })
-    done()
-  })
+    handler(request, response)
+  }
 }

@@ -42,6 +42,8 @@ export class BrokerMetrics {
     const registry = this.registry
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_long_poll_boxes_watched', help: 'Boxes with a long poll watching them right now', registers: [registry], collect () { this.set(waiters.boxes) } })
     const openConnections = (): number => this.connections?.size ?? 0
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_requests_in_flight', help: 'Requests in flight right now (health, metrics and waiting long polls not counted)', registers: [registry], collect () { this.set(inFlight?.size ?? 0) } })

@@ -97,7 +97,13 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: {
-      maxEventLoopDelayMs: 1000, maxInFlight: 512, maxQueueMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000
+      maxEventLoopDelayMs: 1000,
+      maxInFlight: 512,
+      maxQueueMs: 1000,
+      shedPauseMs: 1000,
+      maxHeapUsedBytes: undefined,
+      maxRssBytes: undefined,
+      startGraceMs: 5000
     },
     log: { level: 'info', pretty: 'auto' },
     trustProxy: false,

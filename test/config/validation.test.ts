@@ -158,7 +158,7 @@ broker:
   generate-client-open: true
   admin: { username: ops, password: pw }
   dev-sink: true
-  overload: { max-event-loop-delay-ms: 500, max-in-flight: 64, max-queue-ms: 250, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
+  overload: { max-event-loop-delay-ms: 500, max-in-flight: 64, max-queue-ms: 250, shed-pause-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
   data-dir: /var/lib/hermod
@@ -178,7 +178,13 @@ broker:
     dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
     overload: {
-      maxEventLoopDelayMs: 500, maxInFlight: 64, maxQueueMs: 250, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100
+      maxEventLoopDelayMs: 500,
+      maxInFlight: 64,
+      maxQueueMs: 250,
+      shedPauseMs: 500,
+      maxHeapUsedBytes: 1000000,
+      maxRssBytes: 2000000,
+      startGraceMs: 100
     },
     log: { level: 'warn', pretty: false },
     trustProxy: '10.0.0.0/8',

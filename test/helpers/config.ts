@@ -65,7 +65,7 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       devSink: false,
       dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
       contentProvider: { timeoutMs: 2000 },
-      overload: { maxEventLoopDelayMs: 0, maxInFlight: 0, maxQueueMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
+      overload: { maxEventLoopDelayMs: 0, maxInFlight: 0, maxQueueMs: 0, shedPauseMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
       log: { level: 'silent', pretty: false },
       trustProxy: false,
       dataDir: join(tmpdir(), 'hermod-test-data')

@@ -59,6 +59,7 @@ t.test('max-in-flight: the request past it gets 503 HERMOD_OVERLOADED with Retry
   let reads = 0
   store.readMessage = async (...args) => { reads++; await gate; return await realRead(...args) }
   const slow = [0, 1].map(async () => await request(`${origin}/hermod/rest/ms/${held.bid}/${held.mid}`))
+  // eslint-disable-next-line no-unmodified-loop-condition -- counted by the wrapped store
   while (reads < 2) await new Promise((resolve) => setTimeout(resolve, 10))
 
   const shed = await request(`${origin}/hermod/rest/command/ping`, { method: 'POST', headers, body: '{}' })
