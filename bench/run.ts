@@ -18,6 +18,7 @@ import { measureExpiry } from './expiry.js'
 import { machineInfo, waitForQuiet } from './machine.js'
 import { measurePending } from './pending.js'
 import { measureBusyBoxListing, measureTimeoutBurst } from './script-time.js'
+import { measureWaitingDevices } from './waiting-devices.js'
 import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
 import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
 
@@ -283,6 +284,12 @@ async function main (): Promise<void> {
     // Issue 8's sizes: 4,000 decided 4 KB messages in one named box; 40 commands of 1 MiB due at once (--quick: a quarter).
     const listBusyBoxRedis = redis === undefined ? redisError! : await guarded('listBusyBoxRedis', s, async () => await measureBusyBoxListing(redis, { decided: s.quick ? 1_000 : 4_000, pending: 3, payloadBytes: 4096 }))
     const timeoutBurstRedis = redis === undefined ? redisError! : await guarded('timeoutBurstRedis', s, async () => await measureTimeoutBurst(redis, { commands: s.quick ? 10 : 40, payloadBytes: 1 << 20 }))
+    // Issue 11: 10,000 concurrent long polls on one instance (each a socket here and in the broker: mind ulimit -n).
+    const waiting = { devices: s.quick ? 2_000 : 10_000, overrides: BROKER_OVERRIDES, ...cpusOf(s) }
+    const waitingDevicesMemory = await guarded('waitingDevicesMemory', s, async () => await measureWaitingDevices({ store: 'memory', ...waiting }))
+    const waitingDevicesRedis = redis === undefined
+      ? redisError!
+      : await guarded('waitingDevicesRedis', s, async () => await measureWaitingDevices({ store: 'redis', redis, ...waiting }))
 
     const rows: SuiteResult['rows'] = {
       ceiling: throughput.get('ceiling')!,
@@ -299,7 +306,9 @@ async function main (): Promise<void> {
       expiryMemory,
       expiryRedis,
       listBusyBoxRedis,
-      timeoutBurstRedis
+      timeoutBurstRedis,
+      waitingDevicesMemory,
+      waitingDevicesRedis
     }
     const ratio = ratios(rows)
     const result: SuiteResult = {

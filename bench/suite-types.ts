@@ -5,6 +5,7 @@ import type { ExpiryResult } from './expiry.js'
 import type { MachineInfo } from './machine.js'
 import type { PendingResult } from './pending.js'
 import type { ScriptTimeResult } from './script-time.js'
+import type { WaitingDevicesResult } from './waiting-devices.js'
 
 /** A row that could not be measured (e.g. the Redis store is not in this build yet), or was left out with --only. */
 export interface UnavailableRow {
@@ -90,6 +91,9 @@ export interface SuiteResult {
     listBusyBoxRedis: Row<ScriptTimeResult & Measured>
     /** Redis time of timing out a burst of large commands at once. */
     timeoutBurstRedis: Row<ScriptTimeResult & Measured>
+    /** 10,000 concurrent long polls on one instance (--quick: 2,000): memory per device, wake-up, nothing left. */
+    waitingDevicesMemory: Row<WaitingDevicesResult & Measured>
+    waitingDevicesRedis: Row<WaitingDevicesResult & Measured>
   }
   /** perSecond / ceiling perSecond for the throughput rows. */
   ratios: Record<string, number | null>

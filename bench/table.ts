@@ -87,7 +87,9 @@ const LABELS: Record<RowName, string> = {
   expiryMemory: 'Expiry: deadline to TIMEOUT callback, embedded store',
   expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store',
   listBusyBoxRedis: 'Redis script time: one listing of a busy named box',
-  timeoutBurstRedis: 'Redis script time: a timeout burst of large commands'
+  timeoutBurstRedis: 'Redis script time: a timeout burst of large commands',
+  waitingDevicesMemory: 'Waiting devices (concurrent long polls), embedded store',
+  waitingDevicesRedis: 'Waiting devices (concurrent long polls), Redis store'
 }
 
 const TARGET_OF: Partial<Record<RowName, string>> = {
@@ -126,6 +128,13 @@ function cell (name: RowName, rows: Rows): string {
     case 'listBusyBoxRedis': case 'timeoutBurstRedis': {
       const r = ok(rows[name])!
       return `${r.scenario}: longest script ${ms(r.longestScriptUs / 1000)}, ${num(r.scriptCalls)} script${r.scriptCalls === 1 ? '' : 's'} ${ms(r.totalScriptUs / 1000)} in all${disturbed(r)}`
+    }
+    case 'waitingDevicesMemory': case 'waitingDevicesRedis': {
+      const r = ok(rows[name])!
+      const left = r.leftAfterHangUp
+      return `${num(r.devices)} polls${r.tls ? ' (TLS)' : ''}: broker RSS ${r.rssBytesPerDevice === null ? 'n/a' : bytes(r.rssBytesPerDevice)}/device; ` +
+        `wake-up p50 ${ms(r.wakeMs.p50 ?? NaN)}, p99 ${ms(r.wakeMs.p99 ?? NaN)}; ${r.errors} errors; ` +
+        `left after hang-up: ${left.waiting} waiting, ${left.boxesWatched} boxes, ${left.connectionsOpen} sockets${disturbed(r)}`
     }
   }
 }
