@@ -2,6 +2,7 @@
 import t, { type Test } from 'tap'
 import { connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { request } from 'undici'
 import type { BrokerConfig } from '../../src/config/types.js'
 import { createBroker, type Broker } from '../../src/server/broker.js'
@@ -74,6 +75,24 @@ t.test('a client that never reads its answers is cut after server.idle-timeout-m
   const started = Date.now()
   while (await connections() > 0 && Date.now() - started < GENEROUS_MS) await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(await connections(), 0, 'the server closed the socket it could not write to')
+  socket.destroy()
+})
+
+t.test('a TLS client that never reads its answers is cut after server.idle-timeout-ms', async (t) => {
+  const tls = await loadTlsMaterial({ enabled: true, clientAuth: 'none' })
+  const { broker, port } = await listening(t, config(), tls!.options)
+  const socket = await new Promise<TLSSocket>((resolve) => {
+    const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
+  })
+  socket.on('error', () => {})
+  socket.pause()
+  socket.write('GET /hermod/v3/api-docs HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2000))
+  const connections = async (): Promise<number> => await new Promise((resolve, reject) => {
+    broker.app.server.getConnections((err, count) => err === null ? resolve(count) : reject(err))
+  })
+  const started = Date.now()
+  while (await connections() > 0 && Date.now() - started < GENEROUS_MS) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(await connections(), 0, 'the server closed the TLS socket it could not write to')
   socket.destroy()
 })
 
