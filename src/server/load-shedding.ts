@@ -30,6 +30,7 @@ export class InFlightGauge {
   private windowEnd = 0
   private windowMin = Infinity
   private lastWindowMin = 0
+  private lastSampleAt = 0
 
   constructor (private readonly limits: InFlightLimits, private readonly now: () => number = () => performance.now()) {}
 
@@ -58,13 +59,15 @@ export class InFlightGauge {
     const now = this.now()
     this.roll(now)
     this.windowMin = Math.min(this.windowMin, now - startedAt)
+    this.lastSampleAt = now
   }
 
   private roll (now: number): void {
     if (now < this.windowEnd) return
-    // A window without answers keeps the previous reading (maxInFlight still bounds a stuck store); a second forgets it.
+    // A window without answers keeps the previous reading (maxInFlight still bounds a stuck store); a second
+    // without any answer forgets it.
     if (this.windowMin !== Infinity) this.lastWindowMin = this.windowMin
-    else if (now >= this.windowEnd + 10 * WINDOW_MS) this.lastWindowMin = 0
+    else if (now - this.lastSampleAt >= 10 * WINDOW_MS) this.lastWindowMin = 0
     this.windowMin = Infinity
     this.windowEnd = now + WINDOW_MS
   }
@@ -181,11 +184,17 @@ export function gateRequests (
     }
     const state: Tracked = { startedAt: reason, counted: true };
     (request as TrackedMessage)[tracked] = state
-    response.once('close', () => {
+    // Counted out once, on whichever closes first: the response, or its socket (a dead client's last word).
+    const socket = request.socket
+    const done = (): void => {
+      response.off('close', done)
+      socket.off('close', done)
       if (!state.counted) return
       state.counted = false
       gauge.leave(state.startedAt)
-    })
+    }
+    response.once('close', done)
+    socket.once('close', done)
     handler(request, response)
   }
 }

@@ -1,6 +1,7 @@
 // Load shedding on requests in flight and queue time (R29): 503 HERMOD_OVERLOADED + Retry-After, counted, health answered.
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { request } from 'undici'
 import { apiKeyHeader } from '../../src/auth/api-key.js'
 import { createBroker } from '../../src/server/broker.js'
@@ -29,6 +30,14 @@ t.test('InFlightGauge: refuses past max-in-flight; a standing queue time admits 
   t.type(gauge.admit(), 'number')
   t.equal(gauge.size, 2)
   const off = new InFlightGauge({ maxInFlight: 0, maxQueueMs: 0 }, () => now)
+  // Every answer slow again, then a second without any answer: the reading is forgotten.
+  const slowStart = gauge.admit() as number
+  now = 2000
+  gauge.leave(slowStart)
+  now = 2150
+  t.ok(gauge.queued, 'slow again')
+  now = 3300
+  t.notOk(gauge.queued, 'a second without answers forgets the queue time')
   let admitted = 0
   for (let i = 0; i < 10_000; i++) if (typeof off.admit() === 'number') admitted++
   t.equal(admitted, 10_000, '0 turns both limits off')
@@ -89,4 +98,34 @@ t.test('max-in-flight: the request past it gets 503 HERMOD_OVERLOADED with Retry
   t.equal((await woken.body.json() as { messages: unknown[] }).messages.length, 1)
   const finalMetrics = await (await request(`${origin}/hermod/actuator/prometheus`)).body.text()
   t.match(finalMetrics, /hermod_requests_in_flight 0\n/, 'nothing left counted')
+})
+
+t.test('a pipelined request whose socket closes before its turn is not left counted in flight', async (t) => {
+  const broker = await createBroker(testConfig({ broker: { overload: { maxInFlight: 100 } } }))
+  t.teardown(() => broker.close())
+  await broker.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (broker.app.server.address() as AddressInfo).port
+  const post = await broker.app.inject({
+    method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': apiKeyHeader('prime', KEYS.prime), 'content-type': 'application/json' }, payload: {}
+  })
+  const d = post.json().destinations[0]
+  const store = broker.context.store
+  const realRead = store.readMessage.bind(store)
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let reads = 0
+  store.readMessage = async (...args) => { reads++; await gate; return await realRead(...args) }
+  // Three reads pipelined on one socket: the first waits in the store, the others wait for their turn.
+  const socket = connect({ port, host: '127.0.0.1' })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  socket.write(`GET /hermod/rest/ms/${d.bid as string}/${d.mid as string} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(3))
+  // eslint-disable-next-line no-unmodified-loop-condition -- counted by the wrapped store
+  while (reads < 3) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(broker.context.inFlight.size, 3)
+  socket.destroy()
+  release()
+  const deadline = Date.now() + 10_000
+  while (broker.context.inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(broker.context.inFlight.size, 0, 'every request counted out once its socket closed')
 })
