@@ -1,4 +1,4 @@
-// `npm run bench:overload`: R29's attack (autocannon, its own process: 1,000 connections x 10 pipelined) against a broker
+// `npx tsx bench/overload.ts`: R29's attack (autocannon, its own process: 1,000 connections x 10 pipelined) against a broker
 // process, with fresh-connection probes, liveness probes, a steady client, RSS samples and the recovery after it.
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
