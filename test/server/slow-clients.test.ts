@@ -164,3 +164,22 @@ t.test('a long poll outlives every timeout: it is answered at the end of its wai
   t.same((await res.body.json() as { messages: unknown[] }).messages, [])
   t.ok(Date.now() - started >= 2900, 'held for its whole wait')
 })
+
+t.test('server.max-connections over TLS: the socket past it is closed before its handshake, the others are served', async (t) => {
+  const tls = await loadTlsMaterial({ enabled: true, clientAuth: 'none' })
+  const { broker, port } = await listening(t, config({ server: { connections: { max: 1, perAddress: 0 } } }), tls!.options)
+  const secure = async (): Promise<{ socket: TLSSocket, handshake: boolean }> => await new Promise((resolve) => {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve({ socket, handshake: true }))
+    socket.on('error', () => {})
+    socket.once('close', () => resolve({ socket, handshake: false }))
+  })
+  const first = await secure()
+  t.teardown(() => first.socket.destroy())
+  t.ok(first.handshake, 'the first socket completes its handshake')
+  const second = await secure()
+  t.notOk(second.handshake, 'the second is closed without a handshake')
+  const live = await exchange(first.socket as unknown as Socket, '/hermod/actuator/health/liveness')
+  t.equal(live.status, 200, 'the counted socket is served')
+  const metrics = await broker.app.inject({ url: '/hermod/actuator/prometheus' })
+  t.match(metrics.body, /hermod_connections_refused_total\{scope="instance"\} 1/)
+})
