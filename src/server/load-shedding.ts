@@ -184,17 +184,12 @@ export function gateRequests (
     }
     const state: Tracked = { startedAt: reason, counted: true };
     (request as TrackedMessage)[tracked] = state
-    // Counted out once, on whichever closes first: the response, or its socket (a dead client's last word).
-    const socket = request.socket
-    const done = (): void => {
-      response.off('close', done)
-      socket.off('close', done)
+    // A response always closes, also one queued behind pipelined requests when its socket dies (tested).
+    response.once('close', () => {
       if (!state.counted) return
       state.counted = false
       gauge.leave(state.startedAt)
-    }
-    response.once('close', done)
-    socket.once('close', done)
+    })
     handler(request, response)
   }
 }
