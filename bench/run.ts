@@ -19,6 +19,7 @@ import { machineInfo, waitForQuiet } from './machine.js'
 import { measurePending } from './pending.js'
 import { measureRedisCost } from './redis-cost.js'
 import { measureBusyBoxListing, measureTimeoutBurst } from './script-time.js'
+import { measureWaitingDevices } from './waiting-devices.js'
 import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
 import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
 
@@ -286,6 +287,12 @@ async function main (): Promise<void> {
     const timeoutBurstRedis = redis === undefined ? redisError! : await guarded('timeoutBurstRedis', s, async () => await measureTimeoutBurst(redis, { commands: s.quick ? 10 : 40, payloadBytes: 1 << 20 }))
     // Each operation alone, INFO commandstats and redis-server's CPU (bench/redis-cost.ts; `npm run bench:redis-cost` runs only this).
     const redisCostRedis = redis === undefined ? redisError! : await guarded('redisCostRedis', s, async () => await measureRedisCost(redis, { count: s.quick ? 5_000 : 20_000 }))
+    // Issue 11: 10,000 concurrent long polls on one instance (each a socket here and in the broker: mind ulimit -n).
+    const waiting = { devices: s.quick ? 2_000 : 10_000, overrides: BROKER_OVERRIDES, ...cpusOf(s) }
+    const waitingDevicesMemory = await guarded('waitingDevicesMemory', s, async () => await measureWaitingDevices({ store: 'memory', ...waiting }))
+    const waitingDevicesRedis = redis === undefined
+      ? redisError!
+      : await guarded('waitingDevicesRedis', s, async () => await measureWaitingDevices({ store: 'redis', redis, ...waiting }))
 
     const rows: SuiteResult['rows'] = {
       ceiling: throughput.get('ceiling')!,
@@ -303,7 +310,9 @@ async function main (): Promise<void> {
       expiryRedis,
       listBusyBoxRedis,
       timeoutBurstRedis,
-      redisCostRedis
+      redisCostRedis,
+      waitingDevicesMemory,
+      waitingDevicesRedis
     }
     const ratio = ratios(rows)
     const result: SuiteResult = {

@@ -6,6 +6,7 @@ import type { MachineInfo } from './machine.js'
 import type { PendingResult } from './pending.js'
 import type { RedisCostResult } from './redis-cost.js'
 import type { ScriptTimeResult } from './script-time.js'
+import type { WaitingDevicesResult } from './waiting-devices.js'
 
 /** A row that could not be measured (e.g. the Redis store is not in this build yet), or was left out with --only. */
 export interface UnavailableRow {
@@ -93,6 +94,9 @@ export interface SuiteResult {
     timeoutBurstRedis: Row<ScriptTimeResult & Measured>
     /** Redis CPU per operation, each operation alone (redis-cost.ts). Absent in results from before it existed. */
     redisCostRedis?: Row<RedisCostResult & Measured>
+    /** 10,000 concurrent long polls on one instance (--quick: 2,000): memory per device, wake-up, nothing left. */
+    waitingDevicesMemory: Row<WaitingDevicesResult & Measured>
+    waitingDevicesRedis: Row<WaitingDevicesResult & Measured>
   }
   /** perSecond / ceiling perSecond for the throughput rows. */
   ratios: Record<string, number | null>

@@ -99,7 +99,9 @@ const LABELS: Record<RowName, string> = {
   expiryRedis: 'Expiry: deadline to TIMEOUT callback, Redis store',
   listBusyBoxRedis: 'Redis script time: one listing of a busy named box',
   timeoutBurstRedis: 'Redis script time: a timeout burst of large commands',
-  redisCostRedis: 'Redis CPU per operation, each alone (µs; ops/s one shard sustains at 100 % CPU)'
+  redisCostRedis: 'Redis CPU per operation, each alone (µs; ops/s one shard sustains at 100 % CPU)',
+  waitingDevicesMemory: 'Waiting devices (concurrent long polls), embedded store',
+  waitingDevicesRedis: 'Waiting devices (concurrent long polls), Redis store'
 }
 
 const TARGET_OF: Partial<Record<RowName, string>> = {
@@ -144,6 +146,13 @@ function cell (name: RowName, rows: Rows): string {
       const r = costRow(rows)!
       const perShard = (n: number | null): string => n === null ? '' : ` (${num(n)}/s)`
       return r.operations.map((op) => `${op.operation} ${op.processUs ?? `${op.scriptUs} script`}${perShard(op.perSecondPerShard)}`).join('; ') + disturbed(r)
+    }
+    case 'waitingDevicesMemory': case 'waitingDevicesRedis': {
+      const r = ok(rows[name])!
+      const left = r.leftAfterHangUp
+      return `${num(r.devices)} polls${r.tls ? ' (TLS)' : ''}: broker RSS ${r.rssBytesPerDevice === null ? 'n/a' : bytes(r.rssBytesPerDevice)}/device; ` +
+        `wake-up p50 ${ms(r.wakeMs.p50 ?? NaN)}, p99 ${ms(r.wakeMs.p99 ?? NaN)}; ${r.errors} errors; ` +
+        `left after hang-up: ${left.waiting} waiting, ${left.boxesWatched} boxes, ${left.connectionsOpen} sockets${disturbed(r)}`
     }
   }
 }

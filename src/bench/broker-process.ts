@@ -29,6 +29,8 @@ export interface BrokerProcessOptions {
   cpus?: string
   /** The broker answers the bench client's commands itself (broker.dev.auto-answer, canned answers). */
   autoAnswer?: boolean
+  /** `false`: plain HTTP (default: TLS with the generated self-signed certificate). */
+  tls?: boolean
 }
 
 /** A running broker process. */
@@ -39,6 +41,8 @@ export interface BrokerProcess {
   overrides: Record<string, string>
   rssBytes (): number | null
   cpuSeconds (): number | null
+  /** The last 16 KiB of what it printed (its log). */
+  output (): string
   /** SIGTERM (graceful: a CPU profile is written), then SIGKILL after 25 s; removes the temp config. */
   stop (): Promise<void>
 }
@@ -63,12 +67,13 @@ function brokerEntry (): { script: string, loader: string[] } {
 }
 
 /** The generated config file: JSON, which is YAML. One client, `bench`, whose callbacks go to the receiver. */
-function configText (port: number, key: string, callbackUrl: string | undefined, autoAnswer = false): string {
+function configText (port: number, key: string, callbackUrl: string | undefined, autoAnswer = false, tls = true): string {
+  const scheme = tls ? 'https' : 'http'
   return JSON.stringify({
     ...(autoAnswer ? { broker: { dev: { enabled: true, console: false, 'auto-answer': { enabled: true, rules: [{ client: CLIENT_ID, answer: 'canned' }] } } } } : {}),
-    server: { port, address: '127.0.0.1', servlet: { 'context-path': CONTEXT_PATH }, ssl: { enabled: true } },
+    server: { port, address: '127.0.0.1', servlet: { 'context-path': CONTEXT_PATH }, ssl: { enabled: tls } },
     'uri-base': URI_BASE,
-    'public-url': `https://127.0.0.1:${port}${CONTEXT_PATH}${URI_BASE}/ms`,
+    'public-url': `${scheme}://127.0.0.1:${port}${CONTEXT_PATH}${URI_BASE}/ms`,
     'allowed-clients': [{ 'client-id': CLIENT_ID, key, group: CLIENT_ID, ...(callbackUrl === undefined ? {} : { 'callback-url': callbackUrl }) }]
   }, null, 2)
 }
@@ -93,14 +98,14 @@ export async function startBrokerProcess (options: BrokerProcessOptions): Promis
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     const configFile = join(dir, 'application.yml')
-    writeFileSync(configFile, configText(port, key, options.callbackUrl, options.autoAnswer), { mode: 0o600 })
+    writeFileSync(configFile, configText(port, key, options.callbackUrl, options.autoAnswer, options.tls ?? true), { mode: 0o600 })
     const { script, loader } = brokerEntry()
     const args = [...loader, ...(options.nodeArgs ?? []), script, 'start', '--config', configFile,
       ...Object.entries(overrides).flatMap(([k, v]) => ['--set', `${k}=${v}`])]
     const run = pinnedCommand(options.cpus, process.execPath, args)
     const child = spawnOwned(run.command, run.args, { cwd: fileURLToPath(new URL(loader.length > 0 ? '../..' : '../../..', import.meta.url)) })
     const target: BenchTarget = {
-      origin: `https://127.0.0.1:${port}`,
+      origin: `${options.tls === false ? 'http' : 'https'}://127.0.0.1:${port}`,
       prefix: `${CONTEXT_PATH}${URI_BASE}`,
       apiKey: Buffer.from(`${CLIENT_ID}:${key}`).toString('base64')
     }
@@ -118,6 +123,7 @@ export async function startBrokerProcess (options: BrokerProcessOptions): Promis
       pid: child.pid,
       overrides,
       rssBytes: () => processRssBytes(child.pid),
+      output: () => child.output(),
       cpuSeconds: () => processCpuSeconds(child.pid),
       async stop () {
         await child.stop('SIGTERM')

@@ -53,7 +53,21 @@ export function buildBrokerConfig (settings: Settings, context: BuildContext): {
   const publicUrl = (optionalText(settings['public-url']) ?? `${ssl.enabled ? 'https' : 'http'}://${host}:${port}${contextPath}${uriBase}/ms`)
     .replace(/\/+$/, '')
   const config: BrokerConfig = {
-    server: { port, address: optionalText(server.address) ?? '::', contextPath, ssl: withoutUndefined(ssl) },
+    server: {
+      port,
+      address: optionalText(server.address) ?? '::',
+      contextPath,
+      ssl: withoutUndefined(ssl),
+      timeouts: {
+        headers: server['headers-timeout-ms'],
+        request: server['request-timeout-ms'],
+        idle: server['idle-timeout-ms'],
+        keepAlive: server['keep-alive-timeout-ms'],
+        checkingInterval: server['connections-checking-interval-ms'],
+        tlsHandshake: server['tls-handshake-timeout-ms']
+      },
+      connections: { max: server['max-connections'], perAddress: server['max-connections-per-address'] }
+    },
     uriBase,
     publicUrl,
     fqdn,
@@ -129,6 +143,9 @@ function buildBrokerSettings (
     contentProvider: { timeoutMs: broker['content-provider']['timeout-ms'] },
     overload: {
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
+      maxInFlight: broker.overload['max-in-flight'],
+      maxQueueMs: broker.overload['max-queue-ms'],
+      shedPauseMs: broker.overload['shed-pause-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],
       maxRssBytes: broker.overload['max-rss-bytes'],
       startGraceMs: broker.overload['start-grace-ms']

@@ -207,6 +207,9 @@ const brokerSchema: SchemaNode = {
       default: {},
       properties: {
         'max-event-loop-delay-ms': integer(1000, 0),
+        'max-in-flight': integer(512, 0),
+        'max-queue-ms': integer(1000, 0, 600_000),
+        'shed-pause-ms': integer(1000, 0, 60_000),
         // No schema default: absent means derived from the heap limit (server/app.ts memoryLimits).
         'max-heap-used-bytes': { type: 'integer', minimum: 0 },
         'max-rss-bytes': { type: 'integer', minimum: 0 },
@@ -256,6 +259,15 @@ export const configSchema: SchemaNode = {
         servlet: { type: 'object', default: {}, properties: { 'context-path': text } },
         /** Spring Boot 1.x spelling, still found in older Hermod configs. */
         'context-path': text,
+        // Slow and greedy clients (R26): applied when the server is constructed (server/http-server.ts).
+        'headers-timeout-ms': integer(10_000, 100, 600_000),
+        'request-timeout-ms': integer(30_000, 100, 3_600_000),
+        'idle-timeout-ms': integer(30_000, 100, 3_600_000),
+        'keep-alive-timeout-ms': integer(72_000, 100, 3_600_000),
+        'connections-checking-interval-ms': integer(1000, 100, 60_000),
+        'tls-handshake-timeout-ms': integer(10_000, 100, 600_000),
+        'max-connections': integer(10_000, 0),
+        'max-connections-per-address': integer(1000, 0),
         ssl: {
           type: 'object',
           default: {},

@@ -22,6 +22,22 @@ export interface ClientConfig {
   contentProviderBasicAuth?: string
 }
 
+/** How long the server waits for slow clients, ms (Node's http.Server and tls.Server options). */
+export interface ServerTimeouts {
+  /** Until the request headers are complete (Node `headersTimeout`); at most `request`. */
+  headers: number
+  /** Until the whole request, body included, is received (Node `requestTimeout`); not the response. */
+  request: number
+  /** A socket with no traffic either way is closed (Node `server.timeout`); a long poll extends it by its wait. */
+  idle: number
+  /** An idle kept-alive socket between requests (Node `keepAliveTimeout`). */
+  keepAlive: number
+  /** How often Node checks `headers` and `request` (Node `connectionsCheckingInterval`). */
+  checkingInterval: number
+  /** Until a TLS handshake completes (Node `handshakeTimeout`). */
+  tlsHandshake: number
+}
+
 /** TLS of the listening server (Spring's `server.ssl.*`). */
 export interface SslConfig {
   enabled: boolean
@@ -128,6 +144,12 @@ export interface BrokerSettings {
   /** Load shedding (@fastify/under-pressure): past any limit, requests get 503 HERMOD_OVERLOADED. 0 disables a limit. */
   overload: {
     maxEventLoopDelayMs: number
+    /** Requests in flight at once (health, metrics and waiting long polls not counted); past it 503. */
+    maxInFlight: number
+    /** Past this queue time (the quickest request of the last 100 ms window), ms, only an eighth of maxInFlight is admitted. */
+    maxQueueMs: number
+    /** A socket whose request was shed is not read for this long, ms (its Retry-After, enforced); 0: off. */
+    shedPauseMs: number
     /** Absent: 90 % of V8's heap limit (app.ts memoryLimits). */
     maxHeapUsedBytes?: number
     /** Absent: 1.5 times V8's heap limit, at most 90 % of a cgroup memory limit (app.ts memoryLimits). */
@@ -180,6 +202,10 @@ export interface BrokerConfig {
     /** `server.servlet.context-path`, normalised: '' or '/x' without trailing slash. */
     contextPath: string
     ssl: SslConfig
+    /** Bounds on slow clients (R26), ms; all applied when the server is constructed (server/http-server.ts). */
+    timeouts: ServerTimeouts
+    /** Open sockets allowed per instance and per remote address (0: no limit). */
+    connections: { max: number, perAddress: number }
   }
   /** Hermod's `uri-base`, normalised like contextPath (default '/rest'). */
   uriBase: string

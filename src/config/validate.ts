@@ -128,6 +128,10 @@ function checkServer (server: Settings | undefined, report: Report): void {
   if (server?.['context-path'] !== undefined && server.servlet?.['context-path'] !== undefined) {
     report(['server', 'context-path'], 'set together with server.servlet.context-path; keep one')
   }
+  if (typeof server?.['headers-timeout-ms'] === 'number' && typeof server['request-timeout-ms'] === 'number' &&
+    server['headers-timeout-ms'] > server['request-timeout-ms']) {
+    report(['server', 'headers-timeout-ms'], `must not exceed server.request-timeout-ms (${server['request-timeout-ms']})`)
+  }
   if (ssl === undefined || ssl.enabled !== true) return
   const has = (key: string): boolean => typeof ssl[key] === 'string' && ssl[key] !== ''
   if (has('key-store') && (has('certificate') || has('certificate-private-key'))) {

@@ -35,6 +35,9 @@ export class BoxWaiters {
     return new Map([...this.watching].map(([bid, set]) => [bid, set.size]))
   }
 
+  /** Number of boxes watched right now (a watch lives from before the first listing until the request ends). */
+  get boxes (): number { return this.watching.size }
+
   /** Starts watching `bid`: take the watch before listing the box, close it when the request ends. */
   watch (bid: string): BoxWatch {
     let set = this.watching.get(bid)

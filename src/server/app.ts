@@ -5,11 +5,14 @@ import swagger from '@fastify/swagger'
 import underPressure from '@fastify/under-pressure'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { ServerOptions as HttpsOptions } from 'node:https'
 import type { Logger } from 'pino'
 import type { BrokerSettings } from '../config/types.js'
 import type { BrokerContext } from './context.js'
 import { answerParserRefusals, errorBody, handleClientError, registerErrorHandling, sendFrameworkError } from './error-handler.js'
+import { brokerServerFactory } from './http-server.js'
 import { registerJsonBodyParser } from './json-body.js'
+import { ShedSummary, type PressureCheck, type ShedReason } from './load-shedding.js'
 import { registerMetrics } from './metrics.js'
 import { swaggerOptions } from './openapi.js'
 import { rateLimiting } from './rate-limit/plugin.js'
@@ -27,8 +30,8 @@ import { consolePageRoutes } from '../console/page-routes.js'
 export interface BuildAppOptions {
   /** A pino logger (start.ts builds it); tests may pass none. */
   logger?: Logger
-  /** Extra Fastify server options from the process (https, timeouts). */
-  server?: Partial<FastifyServerOptions> & { https?: object | null }
+  /** The process's server options: the TLS options when it listens with TLS (start.ts). */
+  server?: { https?: HttpsOptions | null }
   /** `operations`: health and metrics only (a `--role worker` instance); default `all`, the whole API. */
   routes?: 'all' | 'operations'
 }
@@ -53,7 +56,26 @@ export function memoryLimits (
 /** Builds the broker's Fastify app on a ready BrokerContext. Call `ready()` or `listen()` on it. */
 export async function buildApp (broker: BrokerContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = broker
+  // Shed requests are counted (hermod_requests_shed_total), never logged one by one: one summary line per 10 s.
+  const summary = new ShedSummary(options.logger)
+  const onShed = (reason: ShedReason): void => {
+    broker.metrics.requestsShed.inc({ reason })
+    summary.shed(reason)
+  }
+  // under-pressure's signals, read by the raw request gate once the plugin is registered (below).
+  let pressure: PressureCheck = () => undefined
+  // Timeouts, connection limits and the load-shedding gate are the server's (http-server.ts, R26, R29).
+  const { factory, limiter } = brokerServerFactory(config.server, options.server?.https ?? undefined, {
+    gauge: broker.inFlight,
+    exempt: `${config.server.contextPath}/actuator/`,
+    pressure: () => pressure(),
+    onShed,
+    onRefused: (scope) => { broker.metrics.connectionsRefused.inc({ scope }) },
+    pauseMs: config.broker.overload.shedPauseMs
+  })
+  broker.metrics.watchConnections(limiter)
   const app = Fastify({
+    serverFactory: factory,
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
@@ -69,16 +91,14 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     // What the router and Node's parser refuse gets our error body too, never the URL echoed back.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: handleClientError,
-    ...options.server,
-    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
-    // Merged into the process's own http / https options (start.ts, tests), which would otherwise replace it.
-    ...({ http: { ...(options.server as { http?: object } | undefined)?.http, requireHostHeader: false } } as object),
-    ...(options.server?.https == null ? {} : { https: { ...options.server.https, requireHostHeader: false } })
+    // Closing ends idle kept-alive sockets at once (Fastify's default without a serverFactory).
+    forceCloseConnections: 'idle'
   } as FastifyServerOptions) as unknown as FastifyInstance
   app.decorate('broker', broker)
   registerJsonBodyParser(app)
   registerErrorHandling(app)
   answerParserRefusals(app.server)
+  app.addHook('onClose', (_app, done) => { summary.close(); done() })
   // While the process drains (SIGTERM), requests on kept-alive connections are refused cleanly:
   // another instance can take them, and Connection: close moves the client off this one (R27).
   app.addHook('onRequest', (_request, reply, done) => {
@@ -109,14 +129,24 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     ...memoryLimits(overload),
     sampleInterval: 200,
     // Shed load with our error body (R29); liveness opts out so an overloaded broker is not restarted.
-    pressureHandler: (request, reply, type) => {
+    pressureHandler: (_request, reply, type) => {
       if (Date.now() - readyAt < overload.startGraceMs) return undefined
-      request.log.warn({ type }, 'overloaded: request shed')
-      void reply.code(503).header('retry-after', '1')
+      onShed(type === 'heapUsedBytes' ? 'heap' : type === 'rssBytes' ? 'rss' : 'event-loop')
+      void reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8')
       // A non-null return is sent as the reply and ends the request (the plugin's types say void).
-      return errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly') as unknown as undefined
+      return JSON.stringify(errorBody(503, 'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')) as unknown as undefined
     }
   })
+  // The raw gate sheds on the same signals before routing; this hook still answers readiness and health with 503.
+  const limits = { ...memoryLimits(overload), maxEventLoopDelay: overload.maxEventLoopDelayMs }
+  pressure = () => {
+    if (Date.now() - readyAt < overload.startGraceMs) return undefined
+    const now = app.memoryUsage()
+    if (limits.maxEventLoopDelay > 0 && now.eventLoopDelay > limits.maxEventLoopDelay) return 'event-loop'
+    if (limits.maxHeapUsedBytes > 0 && now.heapUsed > limits.maxHeapUsedBytes) return 'heap'
+    if (limits.maxRssBytes > 0 && now.rssBytes > limits.maxRssBytes) return 'rss'
+    return undefined
+  }
 
   const contextPath = config.server.contextPath
   if (options.routes === 'operations') {

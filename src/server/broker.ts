@@ -19,6 +19,7 @@ import { createContentResolver } from '../content/resolver.js'
 import type { BrokerContext } from './context.js'
 import { createConsoleFeed } from '../console/feed-services.js'
 import { observeStore } from '../console/observed-store.js'
+import { InFlightGauge } from './load-shedding.js'
 import { BrokerMetrics } from './metrics.js'
 import { StartRefusedError } from './start-checks.js'
 
@@ -87,10 +88,11 @@ export async function createBroker (config: BrokerConfig, options: BrokerOptions
     ? new (await import('../callbacks/bullmq-queue.js')).BullmqCallbackQueue({ ...queueOptions, redis: config.broker.redis, role })
     : new MemoryCallbackQueue(queueOptions)
   const waiters = new BoxWaiters(store)
-  metrics = new BrokerMetrics(queue, waiters)
+  const inFlight = new InFlightGauge(config.broker.overload)
+  metrics = new BrokerMetrics(queue, waiters, inFlight)
   const content = createContentResolver(config, clients, options.extraCa, logger?.child({ component: 'content-provider' }))
   const context: BrokerContext = {
-    config, store, queue, clients, clock, waiters, content, metrics, draining: false, ...(dev === undefined ? {} : { dev })
+    config, store, queue, clients, clock, waiters, content, metrics, inFlight, draining: false, ...(dev === undefined ? {} : { dev })
   }
   // A worker sweeps and delivers; its HTTP side is health and metrics only (for probes and Prometheus).
   const app = await buildApp(context, {

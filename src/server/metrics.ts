@@ -22,12 +22,35 @@ export class BrokerMetrics {
     registers: [this.registry]
   })
 
-  constructor (queue: CallbackQueue, waiters: BoxWaiters) {
+  readonly connectionsRefused = new Counter({
+    name: 'hermod_connections_refused_total',
+    help: 'Sockets refused over server.max-connections (scope instance) or server.max-connections-per-address (scope address)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry]
+  })
+
+  private connections: { size: number } | undefined
+
+  readonly requestsShed = new Counter({
+    name: 'hermod_requests_shed_total',
+    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
+  constructor (queue: CallbackQueue, waiters: BoxWaiters, inFlight?: { size: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })
     queue.onQueueFull?.((count) => { this.callbacksQueueFull.inc(count) })
     const registry = this.registry
     // eslint-disable-next-line no-new
     new Gauge({ name: 'hermod_long_polls_waiting', help: 'Device long polls waiting right now', registers: [registry], collect () { this.set(waiters.size) } })
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_long_poll_boxes_watched', help: 'Boxes with a long poll watching them right now', registers: [registry], collect () { this.set(waiters.boxes) } })
+    const openConnections = (): number => this.connections?.size ?? 0
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_requests_in_flight', help: 'Requests in flight right now (health, metrics and waiting long polls not counted)', registers: [registry], collect () { this.set(inFlight?.size ?? 0) } })
+    // eslint-disable-next-line no-new
+    new Gauge({ name: 'hermod_connections_open', help: 'Sockets open right now (counted toward server.max-connections)', registers: [registry], collect () { this.set(openConnections()) } })
     // eslint-disable-next-line no-new
     new Gauge({
       name: 'hermod_callbacks',
@@ -40,6 +63,11 @@ export class BrokerMetrics {
         for (const [state, value] of Object.entries(stats)) this.set({ state }, value)
       }
     })
+  }
+
+  /** The open-connections gauge reads `counter.size`. */
+  watchConnections (counter: { size: number }): void {
+    this.connections = counter
   }
 }
 

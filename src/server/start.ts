@@ -33,13 +33,8 @@ export async function startBroker (config: BrokerConfig, options: StartOptions):
     logger,
     ...(options.role === undefined ? {} : { role: options.role }),
     ...(tls?.source === 'self-signed' ? { extraCa: [tls.certificatePem] } : {}),
-    server: {
-      ...(tls === null ? {} : { https: tls.options }),
-      // Slow or dripping clients are cut off (R26); a long poll holds an idle socket up to its wait.
-      requestTimeout: 30_000,
-      connectionTimeout: (config.broker.maxLongPollSeconds + 30) * 1000,
-      keepAliveTimeout: 72_000
-    }
+    // Timeouts and connection limits come from config.server (http-server.ts).
+    server: tls === null ? {} : { https: tls.options }
   })
   try {
     await broker.app.listen({ port: config.server.port, host: config.server.address, listenTextResolver: (address) => `socket bound at ${address}` })

@@ -34,7 +34,23 @@ function rows (): SuiteResult['rows'] {
       ],
       cpu: { redis: 0.5 },
       backgroundCores: 0
-    }
+    },
+    waitingDevicesMemory: {
+      status: 'ok',
+      store: 'memory',
+      devices: 10_000,
+      tls: false,
+      rssBytesPerDevice: 5000,
+      rssBeforeBytes: 1,
+      rssWaitingBytes: 2,
+      wakeMs: { p50: 10, p99: 40, max: 50 },
+      errors: 0,
+      leftAfterHangUp: { waiting: 0, boxesWatched: 0, connectionsOpen: 0 },
+      openFilesLimit: '20000',
+      cpu: {},
+      backgroundCores: 0
+    },
+    waitingDevicesRedis: unavailable
   }
 }
 
@@ -77,8 +93,9 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 16)
+  t.equal(lines.length, 2 + 17)
   t.match(table, /\| Redis CPU per operation[^|]*\| accept 46\.5 \(21,505\/s\); list 19\.6 script \| {2}\| < 40 µs \| \*\*no\*\* \|/)
+  t.match(table, /\| Waiting devices \(concurrent long polls\), embedded store \| 10,000 polls: broker RSS [^|]+\/device; wake-up p50 10\.0 ms, p99 40\.0 ms; 0 errors; left after hang-up: 0 waiting, 0 boxes, 0 sockets \|/)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
   t.match(table, /\| Ceiling[^|]*\| 10,000 req\/s; p50 1\.00 ms, p99 4\.00 ms; 80 µs CPU each \| 1\.00 \|/)
   t.match(table, /\| Accept, Redis store \| unavailable: the broker exited \(1\) during start-up: hermod-broker: store "redis" \/ not available \| {2}\| >= 0\.5 \| n\/a \|/)

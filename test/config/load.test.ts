@@ -60,7 +60,14 @@ t.test('without a file: built-in defaults, and the documented derived values', a
   const { config, notices } = await loadConfig({ env: {}, cwd })
   t.equal(config.source, undefined)
   t.match(notices[0], /No configuration file at .*config\/application\.yml: using built-in defaults/)
-  t.same(config.server, { port: 20400, address: '::', contextPath: '/hermod', ssl: { enabled: true, clientAuth: 'none' } })
+  t.same(config.server, {
+    port: 20400,
+    address: '::',
+    contextPath: '/hermod',
+    ssl: { enabled: true, clientAuth: 'none' },
+    timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
+    connections: { max: 10_000, perAddress: 1000 }
+  })
   t.equal(config.uriBase, '/rest')
   t.equal(config.fqdn, hostname())
   t.equal(config.publicUrl, `https://${hostname()}:20400/hermod/rest/ms`)
@@ -90,7 +97,15 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     devSink: false,
     dev: { enabled: false, deliveryLogSize: 1000, console: true, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
-    overload: { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: undefined, maxRssBytes: undefined, startGraceMs: 5000 },
+    overload: {
+      maxEventLoopDelayMs: 1000,
+      maxInFlight: 512,
+      maxQueueMs: 1000,
+      shedPauseMs: 1000,
+      maxHeapUsedBytes: undefined,
+      maxRssBytes: undefined,
+      startGraceMs: 5000
+    },
     rateLimit: { enabled: false, windowMs: 60000, perClientMax: 6000, perBoxMax: 600, perAddressMax: 6000 },
     log: { level: 'info', pretty: 'auto' },
     trustProxy: false,

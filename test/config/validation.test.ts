@@ -108,6 +108,28 @@ broker:
   ])
 })
 
+t.test('server timeouts and connection limits: bound, kebab-case, headers within the request timeout', async t => {
+  const yaml = `
+server:
+  headers-timeout-ms: 2000
+  request-timeout-ms: 4000
+  idle-timeout-ms: 5000
+  keep-alive-timeout-ms: 6000
+  connections-checking-interval-ms: 500
+  tls-handshake-timeout-ms: 3000
+  max-connections: 50
+  max-connections-per-address: 5
+`
+  const { config } = await loadYaml(t, yaml)
+  t.same(config.server.timeouts, { headers: 2000, request: 4000, idle: 5000, keepAlive: 6000, checkingInterval: 500, tlsHandshake: 3000 })
+  t.same(config.server.connections, { max: 50, perAddress: 5 })
+  const problems = await problemsOf(loadYaml(t, 'server:\n  headers-timeout-ms: 5000\n  request-timeout-ms: 4000\n  idle-timeout-ms: 0\n'))
+  t.same(withLineNumbers(problems).map(p => p.replace(/ \(line \d+\)$/, '')), [
+    'server.idle-timeout-ms: must be >= 100 (got 0)',
+    'server.headers-timeout-ms: must not exceed server.request-timeout-ms (4000)'
+  ])
+})
+
 t.test('TLS file rules do not apply while ssl is disabled', async t => {
   const { config } = await loadYaml(t, 'server:\n  ssl: { enabled: false, certificate: cert.pem, client-auth: need }\n')
   t.equal(config.server.ssl.enabled, false)
@@ -137,7 +159,7 @@ broker:
   admin: { username: ops, password: pw }
   dev-sink: true
   dev: { console: false }
-  overload: { max-event-loop-delay-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
+  overload: { max-event-loop-delay-ms: 500, max-in-flight: 64, max-queue-ms: 250, shed-pause-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   rate-limit: { enabled: true, window-ms: 10000, per-client-max: 50, per-box-max: 5, per-address-max: 20 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
@@ -164,7 +186,15 @@ broker:
     devSink: true,
     dev: { enabled: false, deliveryLogSize: 1000, console: false, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
     contentProvider: { timeoutMs: 5000 },
-    overload: { maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1000000, maxRssBytes: 2000000, startGraceMs: 100 },
+    overload: {
+      maxEventLoopDelayMs: 500,
+      maxInFlight: 64,
+      maxQueueMs: 250,
+      shedPauseMs: 500,
+      maxHeapUsedBytes: 1000000,
+      maxRssBytes: 2000000,
+      startGraceMs: 100
+    },
     rateLimit: { enabled: true, windowMs: 10000, perClientMax: 50, perBoxMax: 5, perAddressMax: 20 },
     log: { level: 'warn', pretty: false },
     trustProxy: '10.0.0.0/8',

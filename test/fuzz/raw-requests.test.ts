@@ -74,8 +74,8 @@ const requestArbitrary = fc.record({
 
 t.test('generated raw requests: a HERMOD_* answer every time, no 5xx, the parser\'s refusals never echo the URL', async (t) => {
   // A short request timeout, checked often, so that a request left incomplete is answered (408) quickly.
-  const server = { requestTimeout: 1000, http: { connectionsCheckingInterval: 50 } }
-  const broker = await createBroker(testConfig({ broker: { dev: { enabled: true } } }), { server })
+  const timeouts = { headers: 1000, request: 1000, checkingInterval: 50 }
+  const broker = await createBroker(testConfig({ broker: { dev: { enabled: true } }, server: { timeouts } }))
   t.teardown(() => broker.close())
   await broker.app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = broker.app.server.address() as AddressInfo

@@ -22,7 +22,14 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?: ClientConfig[] } = {}): BrokerConfig {
   const base: BrokerConfig = {
-    server: { port: 0, address: '127.0.0.1', contextPath: '/hermod', ssl: { enabled: false, clientAuth: 'none' } },
+    server: {
+      port: 0,
+      address: '127.0.0.1',
+      contextPath: '/hermod',
+      ssl: { enabled: false, clientAuth: 'none' },
+      timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
+      connections: { max: 0, perAddress: 0 }
+    },
     uriBase: '/rest',
     publicUrl: 'https://broker.example:20400/hermod/rest/ms',
     fqdn: 'broker.example',
@@ -58,7 +65,9 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       devSink: false,
       dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
       contentProvider: { timeoutMs: 2000 },
-      overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0 },
+      overload: {
+        maxEventLoopDelayMs: 0, maxInFlight: 0, maxQueueMs: 0, shedPauseMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0
+      },
       rateLimit: { enabled: false, windowMs: 60000, perClientMax: 6000, perBoxMax: 600, perAddressMax: 6000 },
       log: { level: 'silent', pretty: false },
       trustProxy: false,

@@ -44,9 +44,8 @@ t.test('a malformed escape and a path segment over 100 characters get HERMOD bod
 })
 
 t.test('requests Node\'s parser refuses are HERMOD bodies: 400 malformed, 431 headers too large, 408 too slow', async (t) => {
-  // A short request timeout, checked often (Node's http option), so that the 408 comes quickly.
-  const server = { requestTimeout: 500, http: { connectionsCheckingInterval: 50 } }
-  const broker = await createBroker(testConfig(), { server })
+  // A short request timeout, checked often (server.connections-checking-interval-ms), so that the 408 comes quickly.
+  const broker = await createBroker(testConfig({ server: { timeouts: { headers: 500, request: 500, checkingInterval: 50 } } }))
   t.teardown(() => broker.close())
   await broker.app.listen({ port: 0, host: '127.0.0.1' })
   const port = (broker.app.server.address() as AddressInfo).port
@@ -93,10 +92,9 @@ t.test('what Node\'s HTTP server would answer itself is a HERMOD body too: no Ho
   }
 })
 
-t.test('a missing Host is a HERMOD 400 also when the process passes its own http options (found by the raw-request fuzzer)', async (t) => {
-  // Shrunk: GET /hermod/rest/command/x HTTP/1.1 without Host, on a broker built with server.http options: Node's empty 400.
-  const server = { keepAliveTimeout: 72_000, http: { connectionsCheckingInterval: 50 } }
-  const broker = await createBroker(testConfig(), { server })
+t.test('a missing Host is a HERMOD 400 also when the server has timeouts of its own (found by the raw-request fuzzer)', async (t) => {
+  // Shrunk: GET /hermod/rest/command/x HTTP/1.1 without Host, on a broker built with its own server options: Node's empty 400.
+  const broker = await createBroker(testConfig({ server: { timeouts: { keepAlive: 72_000, checkingInterval: 50 } } }))
   t.teardown(() => broker.close())
   await broker.app.listen({ port: 0, host: '127.0.0.1' })
   const port = (broker.app.server.address() as AddressInfo).port

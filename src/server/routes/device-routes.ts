@@ -9,6 +9,7 @@ import {
   HERMOD_BOX_NOT_FOUND, HERMOD_INVALID_REQUEST, HERMOD_MESSAGE_DECIDED, HERMOD_MESSAGE_NOT_FOUND,
   HERMOD_MESSAGE_TIMED_OUT
 } from '../errors.js'
+import { releaseFromInFlight } from '../load-shedding.js'
 import { errorResponse, errorResponses, okResponse } from './schemas.js'
 
 const tags = ['device']
@@ -88,7 +89,13 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
       messages = await store.listBox(bid, token, clock.now())
     } else {
       // Watch the box before listing it: a message landing while a listing runs wakes the next wait at once.
+      // The socket is quiet while the poll waits: its idle timeout (server.idle-timeout-ms) starts after the wait.
+      // Node sets it back to the keep-alive timeout when the answer is sent.
+      const socket = request.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined
+      if (typeof socket?.setTimeout === 'function') socket.setTimeout(wait * 1000 + config.server.timeouts.idle)
       const watch = waiters.watch(bid)
+      // Waiting costs nothing: the poll leaves the in-flight count (load-shedding.ts) once its first listing is done.
+      let released = false
       const gone = new AbortController()
       const onClose = (): void => gone.abort()
       request.raw.once('close', onClose)
@@ -98,6 +105,8 @@ export async function deviceRoutes (app: FastifyInstance): Promise<void> {
         while (messages !== null && messages.length === 0 && !gone.signal.aborted && !app.broker.draining) {
           const left = until - Date.now()
           if (left <= 0) break
+          if (!released) releaseFromInFlight(request, app.broker.inFlight)
+          released = true
           await watch.next(left, gone.signal)
           messages = await store.listBox(bid, token, clock.now())
         }

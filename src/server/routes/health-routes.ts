@@ -46,7 +46,9 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
     return { status: isUp ? 'UP' : 'DOWN', components }
   }
 
+  // Health is not counted in flight (R29); liveness is never shed, the others say 503 while under-pressure sheds.
   app.get('/actuator/health', {
+    config: { inFlight: false },
     schema: { operationId: 'health', summary: 'Overall health: UP when the store and the callback queue answer', tags, security, response: healthResponses }
   }, async (_request, reply) => {
     const result = await readiness()
@@ -64,10 +66,11 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
       security,
       response: { 200: okResponse('UP: the process runs', { type: 'object', properties: { status }, required: ['status'] }, { status: 'UP' }) }
     },
-    config: { pressureHandler: () => undefined }
+    config: { pressureHandler: () => undefined, inFlight: false }
   }, async () => ({ status: 'UP' }))
 
   app.get('/actuator/health/readiness', {
+    config: { inFlight: false },
     schema: {
       operationId: 'readiness',
       summary: 'UP when the broker can accept commands (store and queue reachable, not shutting down)',
