@@ -93,7 +93,7 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 17)
+  t.equal(lines.length, 2 + 18)
   t.match(table, /\| Redis CPU per operation[^|]*\| accept 46\.5 \(21,505\/s\); list 19\.6 script \| {2}\| < 40 µs \| \*\*no\*\* \|/)
   t.match(table, /\| Waiting devices \(concurrent long polls\), embedded store \| 10,000 polls: broker RSS [^|]+\/device; wake-up p50 10\.0 ms, p99 40\.0 ms; 0 errors; left after hang-up: 0 waiting, 0 boxes, 0 sockets \|/)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
