@@ -16,7 +16,9 @@ export const REPLY = {
   DECIDED: -3,
   IDEMPOTENCY_CONFLICT: -4,
   NAMED_BOX_MOVED: -5,
-  ID_TAKEN: -6
+  ID_TAKEN: -6,
+  /** accept: the caller expected a live named box (sent no candidate) and there is none. */
+  NO_LIVE_BOX: -7
 } as const
 
 /** A command record's meta as the scripts store it (short field names; see scripts/includes/record.lua). */
@@ -99,6 +101,7 @@ export type AcceptReply =
   | { kind: 'replayed', command: CommandRecord, emitted: boolean }
   | { kind: 'conflict' }
   | { kind: 'box-moved', index: number, bid: string }
+  | { kind: 'no-live-box', index: number }
   | { kind: 'id-taken' }
 
 /** What accept sent the script: the created record is built from it and the lean reply (REPLY.CREATED). */
@@ -124,6 +127,7 @@ export function decodeAccept (raw: unknown, group: string, commandId: string, se
     case REPLY.IDEMPOTENCY_CONFLICT: return { kind: 'conflict' }
     case REPLY.NAMED_BOX_MOVED: return { kind: 'box-moved', index: Number(reply[1]), bid: String(reply[2]) }
     case REPLY.ID_TAKEN: return { kind: 'id-taken' }
+    case REPLY.NO_LIVE_BOX: return { kind: 'no-live-box', index: Number(reply[1]) }
     default: throw unexpected('accept', reply)
   }
 }

@@ -21,7 +21,8 @@ ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[
 ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
            '@tmp': fresh bid, mid and token as 16 raw bytes each (stored as given). A name: the three as
            UUID text (the box hash keeps text); bid/token are the candidate used when no live box has the
-           name; a live box must have the expected bid (the caller refreshed its index) or the candidate.
+           name ('' when the caller expects a live box: then none is an answer, -7); a live box must have
+           the expected bid (the caller refreshed its index) or the candidate.
 KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
 Returns
   {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
@@ -31,6 +32,7 @@ Returns
   {-4}                               the key was used with another fingerprint
   {-5, index (0-based), bid}         a live named box has an unexpected bid: refresh its index and retry
   {-6}                               the command id is taken (an id block was lost): retry with a new id
+  {-7, index (0-based)}              no live box has that destination's name and no candidate was sent: retry with one
 ]]
 --- @include "declared"
 --- @include "record"
@@ -114,8 +116,10 @@ for i = 0, count - 1 do -- first pass, no writes yet
     end
   elseif declared(base .. 'n:' .. ARGV[at]) and declared(base .. 'q:' .. ARGV[at]) then
     local box = redis.call('HMGET', base .. 'n:' .. ARGV[at], 'i', 'e')
-    if box[1] and tonumber(box[2]) > now and box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then
-      return {-5, i, box[1]}
+    if box[1] and tonumber(box[2]) > now then
+      if box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then return {-5, i, box[1]} end
+    elseif ARGV[at + 1] == '' then
+      return {-7, i}
     end
   end
 end
