@@ -1,30 +1,26 @@
-// Proposed edits of accept-4.lua, as exact text replacements: measured by bench/accept-variants.ts, and run against the
-// store's contract by test/mailbox/redis-lean-accept.test.ts. The broker loads the shipped scripts, never these.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { scriptsDirectory } from '../src/mailbox/redis-scripts.js'
-
+// Edits of accept-4.lua as exact text replacements, measured by bench/accept-variants.ts (the broker loads the shipped
+// scripts, never these): the script as it was before its lean reply and binary ids, and a script that returns at once.
 /** One edit of the script text: the exact text replaced, and by what. */
 export interface ScriptEdit { from: string, to: string }
 
 /**
- * The lean created reply: `{3, bid, token, ...}` per destination (UUID text) instead of `{1, metaJson(m)}`, which
- * copies the meta, turns three ids per destination back into text (16 string.format each) and JSON-encodes it all,
- * only for the caller to parse what it sent. redis-replies.ts decodeAccept reads both forms.
+ * Back to the script before issue 12 part 6: every id sent as UUID text and parsed with `uuidBin`, and the created
+ * reply `{1, metaJson(m)}` (a copy of the meta, three ids per destination back to text, cjson). The caller must send
+ * text ids (accept-variants.ts `textIds`); the store no longer reads this reply.
  */
-export const LEAN_REPLY: ScriptEdit[] = [
-  { from: 'local destinations = {}', to: 'local destinations, ids = {}, {}' },
+export const PREVIOUS_SCRIPT: ScriptEdit[] = [
   {
-    from: '  destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}\n',
-    to: '  destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}\n  ids[#ids + 1] = bid\n  ids[#ids + 1] = token\n'
+    from: '    if #ARGV[at + 1] ~= 16 or #ARGV[at + 2] ~= 16 or #ARGV[at + 3] ~= 16 then\n' +
+      "      return redis.error_reply('ERR accept-4: @tmp ids must be 16 raw bytes each')\n    end\n",
+    to: '    -- text ids\n'
   },
-  { from: 'return {1, metaJson(m)}', to: 'return {3, unpack(ids)}' }
+  { from: '    destinations[i + 1] = {to, bid, mid, token} -- already 16 raw bytes each', to: '    destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}' },
+  { from: 'return {3, unpack(named)}', to: 'return {1, metaJson(m)}' }
 ]
 
-/** Ids sent as 16 raw bytes (the caller passes Buffers): no uuidBin in Lua. Needs the caller's side too; measured only. */
-export const BINARY_IDS: ScriptEdit[] = [
-  { from: 'destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}', to: 'destinations[i + 1] = {to, bid, mid, token}' }
+/** The script returning at its first line: what the EVALSHA call with its arguments costs by itself. */
+export const CALL_ONLY: ScriptEdit[] = [
+  { from: 'local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]', to: 'do return {3} end' }
 ]
 
 /** `text` with `edits` applied in order; throws when one no longer matches (the script changed since). */
@@ -35,13 +31,4 @@ export function applyEdits (text: string, edits: ScriptEdit[]): string {
     out = out.replace(edit.from, edit.to)
   }
   return out
-}
-
-/** A temporary copy of the scripts directory with `edits` applied to accept-4.lua; returns its path. */
-export function editedScriptsDir (edits: ScriptEdit[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'hermod-scripts-'))
-  cpSync(scriptsDirectory(), dir, { recursive: true })
-  const file = join(dir, 'accept-4.lua')
-  writeFileSync(file, applyEdits(readFileSync(file, 'utf8'), edits))
-  return dir
 }

@@ -1,6 +1,6 @@
 // `npm run bench:accept-variants`: where accept's Redis time goes. The accept script as shipped and edited copies of it
-// (proposals, never loaded by the broker), each run alone on a private redis-server; and the box index SET sent apart
-// or in one pipeline with the script.
+// (the script before its lean reply and binary ids, one returning at once; never loaded by the broker), each run alone on
+// a private redis-server; and the box index SET sent apart or in one pipeline with the script.
 import { Redis } from 'ioredis'
 import { parseArgs } from 'node:util'
 import { RedisKeys } from '../src/mailbox/keys.js'
@@ -9,37 +9,36 @@ import { randomUuid } from '../src/mailbox/uuid.js'
 import type { AcceptRequest } from '../src/mailbox/types.js'
 import { processCpuSeconds } from '../src/bench/process-stats.js'
 import { startPrivateRedis, type PrivateRedis } from '../src/bench/redis-server.js'
-import { applyEdits, BINARY_IDS, LEAN_REPLY, type ScriptEdit } from './accept-script-edits.js'
+import { applyEdits, CALL_ONLY, PREVIOUS_SCRIPT, type ScriptEdit } from './accept-script-edits.js'
 import { parseCommandStats } from './redis-cost.js'
 
 interface Variant {
   name: string
-  /** What the variant changes, in words (the proposal). */
+  /** What the variant changes, in words. */
   change: string
   edits: ScriptEdit[]
-  /** The ids go as 16 raw bytes (Buffers) instead of UUID text. */
-  binaryIds?: boolean
+  /** The `@tmp` ids go as UUID text (the previous script's form) instead of 16 raw bytes. */
+  textIds?: boolean
   /** How the box index SET travels: apart (as shipped), in one pipeline with the script, or not at all (the script alone). */
   index: 'apart' | 'pipelined' | 'none'
 }
 
-const CALL_ONLY: ScriptEdit = { from: 'local base, commandKey, deadlinesKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]', to: 'do return {1} end' }
-
 const VARIANTS: Variant[] = [
-  { name: 'as shipped', change: 'accept-4.lua today, the box index SET sent beside it', edits: [], index: 'apart' },
+  { name: 'as shipped', change: 'accept-4.lua today (lean reply, binary @tmp ids), the box index SET sent beside it', edits: [], index: 'apart' },
   { name: 'script alone', change: 'accept-4.lua today, no box index SET (what the script costs by itself)', edits: [], index: 'none' },
   { name: 'pipelined index', change: 'the index SET and the script in one ioredis pipeline (one write)', edits: [], index: 'pipelined' },
-  { name: 'lean reply', change: 'created: `{3, bid, token, ...}` (LEAN_REPLY), not the meta as JSON', edits: LEAN_REPLY, index: 'none' },
-  { name: 'binary ids', change: 'ids sent as 16 raw bytes: no uuidBin in Lua', edits: BINARY_IDS, binaryIds: true, index: 'none' },
-  { name: 'both', change: 'lean reply and binary ids', edits: [...LEAN_REPLY, ...BINARY_IDS], binaryIds: true, index: 'none' },
-  { name: 'call only', change: 'the script returns at its first line: EVALSHA with the same 24 arguments, nothing run', edits: [CALL_ONLY], index: 'none' },
-  { name: 'lean reply, with the index SET', change: 'lean reply, the index SET beside it (what an accept would cost)', edits: LEAN_REPLY, index: 'apart' },
-  { name: 'both, pipelined index', change: 'lean reply, binary ids, index SET pipelined', edits: [...LEAN_REPLY, ...BINARY_IDS], binaryIds: true, index: 'pipelined' }
+  {
+    name: 'previous, with the index SET',
+    change: 'the script before (text ids, `{1, metaJson}` reply: PREVIOUS_SCRIPT), the index SET beside it',
+    edits: PREVIOUS_SCRIPT,
+    textIds: true,
+    index: 'apart'
+  },
+  { name: 'previous, script alone', change: 'the script before, no box index SET', edits: PREVIOUS_SCRIPT, textIds: true, index: 'none' },
+  { name: 'call only', change: 'the script returns at its first line: EVALSHA with the same 24 arguments, nothing run', edits: CALL_ONLY, index: 'none' }
 ]
 
 const PAYLOAD = JSON.stringify({ signCommand: { params: { tbs: 'x'.repeat(420), mode: 'S', signatureType: 'JWS' } } })
-
-const uuidBytes = (uuid: string): Buffer => Buffer.from(uuid.replace(/-/g, ''), 'hex')
 
 interface VariantResult { name: string, change: string, scriptUs: number, processUs: number | null, commands: number }
 
@@ -54,9 +53,9 @@ async function run (redis: PrivateRedis, variant: Variant, count: number, text: 
       const req: AcceptRequest = { type: 'sign', group, clientId: 'bench', timeoutSeconds: 300, lifespanSeconds: 300, to: ['@tmp'], payload: PAYLOAD }
       const id = String(i + 1)
       const sent = [{ to: '@tmp', bid: randomUuid(), mid: randomUuid(), token: randomUuid() }]
-      const args: Array<string | number | Buffer> = acceptArgs(req, 1_767_268_800_000, id, sent, new Map(),
-        { graceMs: 3_600_000, slackMs: 5_000, channel: keys.wakeChannel() })
-      if (variant.binaryIds === true) for (let a = 16; a <= 18; a++) args[a] = uuidBytes(String(args[a]))
+      const timing = { graceMs: 3_600_000, slackMs: 5_000, channel: keys.wakeChannel() }
+      const args = acceptArgs(req, 1_767_268_800_000, id, sent, new Map(), timing)
+      if (variant.textIds === true) args.splice(16, 3, sent[0]!.bid, sent[0]!.mid, sent[0]!.token)
       const scriptKeys = [keys.groupBase(group), keys.command(group, id), keys.deadlines(group), keys.command(group, id)]
       const indexArgs = [keys.boxIndex(sent[0]!.bid), `${id}:${group}`, 'PX', 305_000] as const
       if (variant.index === 'pipelined') {

@@ -4,7 +4,7 @@ import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import type { RedisClient } from '../redis/topology.js'
 import type { Logger } from 'pino'
 import { encodeBoxRef, type BoxRef, type RedisKeys } from './keys.js'
-import type { CommandIds } from './redis-connection.js'
+import { GenerationCache, type CommandIds } from './redis-connection.js'
 import { decodeAccept } from './redis-replies.js'
 import { acceptArgs, type MailboxScripts, type SentDestination } from './redis-scripts.js'
 import { IdempotencyConflictError, StoreUnavailableError } from './store.js'
@@ -34,25 +34,39 @@ type Attempt =
   | { kind: 'done', result: AcceptResult }
   | { kind: 'id-taken' }
   | { kind: 'box-moved', name: string, bid: string }
+  | { kind: 'no-live-box', name: string }
 
 interface PreWrite { bid: string, write: () => Promise<unknown> }
 
 const MAX_ATTEMPTS = 5
 
+/** Named boxes remembered (group, name -> box id), so that a named accept usually skips the read before the script. */
+const NAMED_BOXES_KEPT = 10_000
+
 /**
- * Accepts commands. Round trips: one (pipelined index writes + the script) for `@tmp` destinations,
- * plus one read of the named boxes' current ids when there are names, plus one INCRBY per id block.
+ * Accepts commands. Round trips: one (pipelined index writes + the script) for `@tmp` destinations and for
+ * named boxes this instance saw lately (a stale one costs a second run: -5 or -7), plus one read of the other
+ * named boxes' current ids, plus one INCRBY per id block.
  */
 export class RedisAcceptor {
+  /** (group, name) -> the box id this instance last saw the name have. Unlike the box refs it can go stale (the box
+   * expired, another instance made a new one): the script then answers -7 or -5 and the next attempt corrects it. */
+  private readonly namedBoxes = new GenerationCache<string>(NAMED_BOXES_KEPT)
+
   constructor (private readonly ctx: AcceptorContext) {}
 
   async accept (req: AcceptRequest, now: number): Promise<AcceptResult> {
     const { redis, keys } = this.ctx
     const expected = new Map<string, string>()
-    if (req.to.some((to) => to !== '@tmp')) { // the usual '@tmp'-only command skips this round trip
-      const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
-      const boxes = await Promise.all(names.map((name) => redis.hmget(keys.namedBox(req.group, name), 'i', 'e')))
-      boxes.forEach(([bid, expiresAt], i) => { if (typeof bid === 'string' && Number(expiresAt) > now) expected.set(names[i]!, bid) })
+    const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
+    for (const name of names) {
+      const bid = this.namedBoxes.get(namedBoxKey(req.group, name))
+      if (bid !== undefined) expected.set(name, bid)
+    }
+    const unknown = names.filter((name) => !expected.has(name))
+    if (unknown.length > 0) { // the usual '@tmp'-only command, and names seen lately, skip this round trip
+      const boxes = await Promise.all(unknown.map((name) => redis.hmget(keys.namedBox(req.group, name), 'i', 'e')))
+      boxes.forEach(([bid, expiresAt], i) => { if (typeof bid === 'string' && Number(expiresAt) > now) expected.set(unknown[i]!, bid) })
     }
     let commandId = await this.ctx.ids.take()
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -61,6 +75,8 @@ export class RedisAcceptor {
       if (outcome.kind === 'id-taken') {
         this.ctx.ids.discard()
         commandId = await this.ctx.ids.take()
+      } else if (outcome.kind === 'no-live-box') {
+        expected.delete(outcome.name) // next attempt: a candidate, indexed before the script
       } else {
         await redis.pexpire(keys.boxIndex(outcome.bid), this.indexTtl(req), 'GT')
         expected.set(outcome.name, outcome.bid)
@@ -76,11 +92,17 @@ export class RedisAcceptor {
   private async attempt (req: AcceptRequest, now: number, commandId: string, expected: Map<string, string>): Promise<Attempt> {
     const { redis, keys, scripts, timing } = this.ctx
     const { group } = req
+    // A name whose live box is expected gets no candidate (''): if that box is gone the script answers -7 and the next
+    // attempt sends one, indexed before the script, so that no device can ever hold a box id the index lacks.
     const candidates = new Map<string, { bid: string, token: string }>()
     const sent: SentDestination[] = req.to.map((to) => {
-      const fresh = (to === '@tmp' ? undefined : candidates.get(to)) ?? { bid: randomUuid(), token: randomUuid() }
-      if (to !== '@tmp') candidates.set(to, fresh)
-      return { to, mid: randomUuid(), ...fresh }
+      if (to === '@tmp') return { to, bid: randomUuid(), mid: randomUuid(), token: randomUuid() }
+      let candidate = candidates.get(to)
+      if (candidate === undefined) {
+        candidate = expected.has(to) ? { bid: '', token: '' } : { bid: randomUuid(), token: randomUuid() }
+        candidates.set(to, candidate)
+      }
+      return { to, mid: randomUuid(), ...candidate }
     })
     const preWrites = this.preWrites(req, commandId, sent, candidates, expected)
     const pending = preWrites.map((p) => p.write())
@@ -98,26 +120,23 @@ export class RedisAcceptor {
     const reply = decodeAccept(scriptResult.value, group, commandId, { req, now, destinations: sent })
     const used = new Set(reply.kind === 'created' ? reply.command.destinations.map((d) => d.bid) : [])
     const indexed = new Set(preWrites.map((p) => p.bid))
-    const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => !used.has(bid) && indexed.has(bid))
+    const unused = [...new Set(sent.map((d) => d.bid))].filter((bid) => bid !== '' && !used.has(bid) && indexed.has(bid))
     if (unused.length > 0) redis.del(...unused.map((bid) => keys.boxIndex(bid))).catch(() => {})
     switch (reply.kind) {
       case 'conflict': throw new IdempotencyConflictError('Idempotency-Key reused with a different request')
       case 'id-taken': return { kind: 'id-taken' }
       case 'box-moved': return { kind: 'box-moved', name: req.to[reply.index]!, bid: reply.bid }
+      case 'no-live-box': return { kind: 'no-live-box', name: req.to[reply.index]! }
       case 'replayed':
         if (reply.emitted) this.ctx.notifyOutbox()
         return { kind: 'done', result: { command: reply.command, replayed: true } }
     }
     const failed = preWrites.filter((p, i) => preResults[i]!.status === 'rejected' && (p.bid === '' || used.has(p.bid)))
-    // A candidate of a name whose live box was expected is not indexed beforehand: the script uses that box (same
-    // `now`, and a box key outlives its expiresAt), so its candidate is only ever used if the box vanished meanwhile.
-    for (const [name, c] of candidates) {
-      if (used.has(c.bid) && !indexed.has(c.bid)) failed.push(this.indexWrite(req, c.bid, { group, kind: 'named', name }))
-    }
     await this.repair(failed, commandId)
     if (preWrites.some((p) => p.bid === '')) this.ctx.registeredGroups.add(group)
     if (this.ctx.wake.sharded()) this.announceSharded(channel, reply.command.destinations)
     for (const d of reply.command.destinations) {
+      if (d.to !== '@tmp') this.namedBoxes.set(namedBoxKey(group, d.to), d.bid)
       this.ctx.remember(d.bid, d.to === '@tmp' ? { group, kind: 'tmp', commandId } : { group, kind: 'named', name: d.to })
     }
     return { kind: 'done', result: { command: reply.command, replayed: false } }
@@ -189,3 +208,6 @@ export class RedisAcceptor {
   /** Index entries live as long as the box can be read (lifespan) plus the slack. */
   private indexTtl (req: AcceptRequest): number { return req.lifespanSeconds * 1000 + this.ctx.timing.slackMs }
 }
+
+/** The key of a named box in the acceptor's memory: unambiguous whatever the two names hold. */
+function namedBoxKey (group: string, name: string): string { return `${group.length}:${group}${name}` }

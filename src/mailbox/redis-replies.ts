@@ -9,14 +9,16 @@ import type {
 export const REPLY = {
   OK: 1,
   REPLAYED: 2,
-  /** accept, lean form: `{3, bid, token, ...}` per destination in order; the caller knows the rest of what it stored. */
+  /** accept's created reply: `{3, bid, token, ...}` per named destination in order; the caller knows the rest of what it stored. */
   CREATED: 3,
   NOT_FOUND: -1,
   TIMED_OUT: -2,
   DECIDED: -3,
   IDEMPOTENCY_CONFLICT: -4,
   NAMED_BOX_MOVED: -5,
-  ID_TAKEN: -6
+  ID_TAKEN: -6,
+  /** accept: the caller expected a live named box (sent no candidate) and there is none. */
+  NO_LIVE_BOX: -7
 } as const
 
 /** A command record's meta as the scripts store it (short field names; see scripts/includes/record.lua). */
@@ -61,9 +63,21 @@ export function decodeRecord (group: string, commandId: string, metaJson: string
   return record
 }
 
-/** The IN_PROGRESS record accept stored, from what it sent and the box ids and tokens the script chose. */
-function createdRecord (group: string, commandId: string, sent: AcceptSent, ids: string[]): CommandRecord {
+/**
+ * The IN_PROGRESS record accept stored, from what it sent and the reply's box ids and tokens of its named
+ * destinations (`named`: bid, token, ... in destination order; a `@tmp` destination keeps the ids it was sent).
+ * Undefined when the reply does not hold one pair per named destination.
+ */
+function createdRecord (group: string, commandId: string, sent: AcceptSent, named: string[]): CommandRecord | undefined {
   const { req, now } = sent
+  let next = 0
+  const destinations: Destination[] = sent.destinations.map((d) => {
+    if (d.to === '@tmp') return { to: d.to, bid: d.bid, mid: d.mid, token: d.token }
+    const bid = named[next++]
+    const token = named[next++]
+    return { to: d.to, bid: bid ?? '', mid: d.mid, token: token ?? '' }
+  })
+  if (next !== named.length) return undefined
   const record: CommandRecord = {
     commandId,
     type: req.type,
@@ -75,7 +89,7 @@ function createdRecord (group: string, commandId: string, sent: AcceptSent, ids:
     createdAt: now,
     timeoutAt: now + req.timeoutSeconds * 1000,
     expiresAt: now + req.lifespanSeconds * 1000,
-    destinations: sent.destinations.map((d, i) => ({ to: d.to, bid: ids[2 * i]!, mid: d.mid, token: ids[2 * i + 1]! }))
+    destinations
   }
   if (req.externalId !== undefined) record.externalId = req.externalId
   return record
@@ -87,30 +101,33 @@ export type AcceptReply =
   | { kind: 'replayed', command: CommandRecord, emitted: boolean }
   | { kind: 'conflict' }
   | { kind: 'box-moved', index: number, bid: string }
+  | { kind: 'no-live-box', index: number }
   | { kind: 'id-taken' }
 
-/** What accept sent a script, so that a lean reply (REPLY.CREATED) can be turned into the record it stored. */
+/** What accept sent the script: the created record is built from it and the lean reply (REPLY.CREATED). */
 export interface AcceptSent {
   req: Pick<AcceptRequest, 'type' | 'clientId' | 'externalId' | 'timeoutSeconds' | 'lifespanSeconds'>
   now: number
-  destinations: ReadonlyArray<{ to: string, mid: string }>
+  destinations: ReadonlyArray<{ to: string, bid: string, mid: string, token: string }>
 }
 
 /**
- * accept-4's reply. `{1, metaJson}` (the script as shipped) or `{3, bid, token, ...}` (the lean reply: the
- * script skips encoding the meta it was just given, see docs/performance.md); both give the same record.
+ * accept-4's reply. Created is the lean `{3, bid, token, ...}`: the box id and token of each named destination,
+ * the rest is what the caller sent (the script skips encoding the meta it was just given, see docs/performance.md).
  */
-export function decodeAccept (raw: unknown, group: string, commandId: string, sent?: AcceptSent): AcceptReply {
+export function decodeAccept (raw: unknown, group: string, commandId: string, sent: AcceptSent): AcceptReply {
   const reply = raw as Reply
   switch (reply[0]) {
-    case REPLY.OK: return { kind: 'created', command: decodeRecord(group, commandId, String(reply[1])) }
-    case REPLY.CREATED:
-      if (sent === undefined || reply.length !== 1 + 2 * sent.destinations.length) throw unexpected('accept', reply)
-      return { kind: 'created', command: createdRecord(group, commandId, sent, reply.slice(1).map(String)) }
+    case REPLY.CREATED: {
+      const command = createdRecord(group, commandId, sent, reply.slice(1).map(String))
+      if (command === undefined) throw unexpected('accept', reply)
+      return { kind: 'created', command }
+    }
     case REPLY.REPLAYED: return { kind: 'replayed', emitted: reply[1] === 1, command: decodeRecord(group, String(reply[2]), String(reply[3])) }
     case REPLY.IDEMPOTENCY_CONFLICT: return { kind: 'conflict' }
     case REPLY.NAMED_BOX_MOVED: return { kind: 'box-moved', index: Number(reply[1]), bid: String(reply[2]) }
     case REPLY.ID_TAKEN: return { kind: 'id-taken' }
+    case REPLY.NO_LIVE_BOX: return { kind: 'no-live-box', index: Number(reply[1]) }
     default: throw unexpected('accept', reply)
   }
 }

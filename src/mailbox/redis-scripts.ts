@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { writeAndWait, type ReplicaWait } from '../redis/replica-wait.js'
 import type { RedisClient } from '../redis/topology.js'
 import type { AcceptRequest } from './types.js'
+import { uuidBytes } from './uuid.js'
 
 /**
  * One script per atomic operation; the number after the dash is its number of fixed KEYS. Every script
@@ -17,8 +18,8 @@ export const SCRIPT_NAMES = [
 ] as const
 export type ScriptName = typeof SCRIPT_NAMES[number]
 
-/** What a script takes besides its keys. */
-export type ScriptArg = string | number
+/** What a script takes besides its keys (Buffers: raw bytes, e.g. the ids of a `@tmp` destination). */
+export type ScriptArg = string | number | Buffer
 
 /**
  * The scripts' directory. Running from source (`tsx src/...`) it sits next to this module; the
@@ -111,7 +112,7 @@ function commandName (name: ScriptName): string {
 export interface SentDestination { to: string, bid: string, mid: string, token: string }
 
 /**
- * The ARGV of accept-4 (see its header).
+ * The ARGV of accept-4 (see its header): a `@tmp` destination's bid, mid and token as 16 raw bytes each, a named one's as text.
  * @param expected per box name, the bid of its live box whose index the caller refreshed
  */
 export function acceptArgs (
@@ -123,6 +124,10 @@ export function acceptArgs (
     req.timeoutSeconds, req.lifespanSeconds, req.payload, req.idempotencyKey === undefined ? '0' : '1',
     req.fingerprint === undefined ? '-' : `=${req.fingerprint}`, timing.graceMs, timing.slackMs, timing.channel, req.group
   ]
-  for (const d of sent) args.push(d.to, d.bid, d.mid, d.token, d.to === '@tmp' ? '' : expected.get(d.to) ?? '')
+  for (const d of sent) {
+    // A '@tmp' box's ids go as the 16 bytes the record keeps (no hex parsing in Lua); a named box's as text, which its hash keeps.
+    if (d.to === '@tmp') args.push(d.to, uuidBytes(d.bid), uuidBytes(d.mid), uuidBytes(d.token), '')
+    else args.push(d.to, d.bid, d.mid, d.token, expected.get(d.to) ?? '')
+  }
   return args
 }

@@ -20,6 +20,9 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  */
 export function isUuid (text: string): boolean { return UUID_TEXT.test(text) }
 
+/** The 16 bytes of a UUID in text form (how the Redis scripts keep ids; accept sends a `@tmp` box's ids so). */
+export function uuidBytes (uuid: string): Buffer { return Buffer.from(uuid.replaceAll('-', ''), 'hex') }
+
 /** A random version 4 UUID (RFC 9562), lower case, as one flat string. */
 export function randomUuid (): string {
   if (next === IDS_PER_REFILL) {

@@ -1,44 +1,93 @@
-// The proposed lean accept reply (bench/accept-script-edits.ts LEAN_REPLY): the store's whole contract holds with it,
-// and an accept gives the same record as with the shipped script. Lets the coordinator apply the Lua edit knowing the TS side reads it.
-import { createHash } from 'node:crypto'
-import { rmSync } from 'node:fs'
+// accept-4's lean created reply ({3, bid, token, ...} of the named destinations only) and a @tmp destination's ids sent as
+// 16 raw bytes: the record accept answers is the one stored, text ids for @tmp are refused, and a command the previous
+// script stored (text ids, meta JSON reply: an instance not yet upgraded) is served by this store.
 import t from 'tap'
-import { LEAN_REPLY, editedScriptsDir } from '../../bench/accept-script-edits.js'
-import { loadScript } from '../../src/mailbox/redis-scripts.js'
-import { T0, adminClient, freshPrefix, openStore, request, storeFor } from '../helpers/redis-store-fixtures.js'
+import { PREVIOUS_SCRIPT, applyEdits } from '../../bench/accept-script-edits.js'
+import { RedisKeys, encodeBoxRef } from '../../src/mailbox/keys.js'
+import { acceptArgs, loadScript, scriptsDirectory, type ScriptArg, type SentDestination } from '../../src/mailbox/redis-scripts.js'
+import type { AcceptRequest } from '../../src/mailbox/types.js'
+import { randomUuid } from '../../src/mailbox/uuid.js'
+import { T0, adminClient, freshPrefix, keysOf, request, storeFor } from '../helpers/redis-store-fixtures.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { storeContract } from './store-contract.js'
 
 const redis = await startRedis()
 t.teardown(async () => { await redis.destroy() })
-const leanDir = editedScriptsDir(LEAN_REPLY)
-t.teardown(() => { rmSync(leanDir, { recursive: true, force: true }) })
+const SHIPPED = loadScript(scriptsDirectory(), 'accept-4')
 
-t.test('the store contract with the lean accept reply', async (t) => {
-  storeContract(t, async () => {
-    const prefix = freshPrefix()
-    const store = await openStore(redis.url, prefix, { scriptsDirectory: leanDir })
-    const peer = await openStore(redis.url, prefix, { scriptsDirectory: leanDir })
-    return { store, peer, close: async () => { await Promise.all([store.close(), peer.close()]) } }
-  })
+/** Runs accept-4 (or `text`) directly, as the store would (`expected`: live boxes' ids), with `args` possibly rewritten by `edit`. */
+async function runAccept (
+  admin: ReturnType<typeof adminClient>, prefix: string, req: AcceptRequest, commandId: string, sent: SentDestination[],
+  options: { text?: string, edit?: (args: ScriptArg[]) => ScriptArg[], expected?: Map<string, string> } = {}
+): Promise<unknown> {
+  const keys = new RedisKeys(prefix)
+  const g = req.group
+  const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
+  const scriptKeys = [
+    keys.groupBase(g), keys.command(g, commandId), keys.deadlines(g), keys.command(g, commandId), keys.outbox(g), keys.outboxOrder(g),
+    ...names.flatMap((name) => [keys.namedBox(g, name), keys.namedBoxPending(g, name)])
+  ]
+  const timing = { graceMs: 60_000, slackMs: 5_000, channel: keys.wakeChannel() }
+  const args = acceptArgs(req, T0, commandId, sent, options.expected ?? new Map(), timing)
+  return await admin.eval(options.text ?? SHIPPED, scriptKeys.length, ...scriptKeys, ...(options.edit?.(args) ?? args))
+}
+
+const fresh = (to: string): SentDestination => ({ to, bid: randomUuid(), mid: randomUuid(), token: randomUuid() })
+
+t.test('the created reply holds the box id and token of each named destination, nothing for @tmp', async (t) => {
+  const admin = adminClient(t, redis.url)
+  const prefix = freshPrefix()
+  t.same(await runAccept(admin, prefix, request(), '1', [fresh('@tmp')]), [3], '@tmp only: the caller knows every id')
+  const desk = fresh('desk')
+  t.same(await runAccept(admin, prefix, request({ to: ['@tmp', 'desk'] }), '2', [fresh('@tmp'), desk]), [3, desk.bid, desk.token],
+    'a new named box takes the candidate')
+  const later = fresh('desk')
+  const sent = [later, fresh('@tmp'), { ...later, mid: randomUuid() }]
+  const reply = await runAccept(admin, prefix, request({ to: ['desk', '@tmp', 'desk'] }), '3', sent, { expected: new Map([['desk', desk.bid]]) })
+  t.same(reply, [3, desk.bid, desk.token, desk.bid, desk.token], 'the live box keeps its id and token, once per destination')
 })
 
-t.test('the lean reply gives the record the shipped script gives, and the record read back', async (t) => {
+t.test('text ids for a @tmp destination are refused before anything is written', async (t) => {
   const admin = adminClient(t, redis.url)
-  const lean = await storeFor(t, redis.url, freshPrefix(), { scriptsDirectory: leanDir })
-  const shipped = await storeFor(t, redis.url, freshPrefix())
-  const req = request({ to: ['@tmp', 'desk', '@tmp'], externalId: 'order-17' })
-  const a = (await lean.accept(req, T0)).command
-  const b = (await shipped.accept(req, T0)).command
-  const leanSha = createHash('sha1').update(loadScript(leanDir, 'accept-4')).digest('hex')
-  t.same(await admin.script('EXISTS', leanSha), [1], 'the edited script ran')
-  const shape = (c: typeof a): unknown => ({ ...c, commandId: '', destinations: c.destinations.map((d) => ({ to: d.to })) })
-  t.same(shape(a), shape(b), 'the same fields and values but the fresh ids')
-  t.same(await lean.getCommand('acme', a.commandId, T0), a, 'what accept answered is what was stored')
-  t.equal(a.destinations.length, 3)
-  // A second accept to the live named box: the box's id and token come from the script.
-  const again = (await lean.accept(request({ to: ['desk'] }), T0 + 1)).command
-  t.equal(again.destinations[0]!.bid, a.destinations[1]!.bid)
-  t.equal(again.destinations[0]!.token, a.destinations[1]!.token)
-  t.same(await lean.getCommand('acme', again.commandId, T0 + 1), again)
+  const prefix = freshPrefix()
+  const d = fresh('@tmp')
+  const asText = (args: ScriptArg[]): ScriptArg[] => [...args.slice(0, 16), d.bid, d.mid, d.token, ...args.slice(19)]
+  await t.rejects(runAccept(admin, prefix, request(), '1', [d], { edit: asText }), /@tmp ids must be 16 raw bytes/)
+  t.same(await keysOf(admin, prefix), [], 'no key written')
+})
+
+t.test('what accept answers is what was stored, and another instance serves it', async (t) => {
+  const prefix = freshPrefix()
+  const store = await storeFor(t, redis.url, prefix)
+  const peer = await storeFor(t, redis.url, prefix)
+  const a = (await store.accept(request({ to: ['@tmp', 'desk', '@tmp', 'desk'], externalId: 'order-17' }), T0)).command
+  t.equal(new Set(a.destinations.map((d) => d.mid)).size, 4, 'a message id per destination')
+  t.equal(a.destinations[1]!.bid, a.destinations[3]!.bid, 'one named box')
+  t.same(await peer.getCommand('acme', a.commandId, T0), a, 'the stored record, read back through the meta the script packed')
+  for (const d of a.destinations) {
+    t.same((await peer.listBox(d.bid, d.token, T0 + 1))?.map((m) => m.mid).includes(d.mid), true, `${d.to}: listed by its box id and token`)
+    const read = await peer.readMessage(d.bid, d.mid, T0 + 1)
+    t.equal(read.kind === 'ok' ? read.message.externalId : read.kind, 'order-17', `${d.to}: read`)
+  }
+  const again = (await peer.accept(request({ to: ['desk'] }), T0 + 2)).command
+  t.same(again.destinations.map((d) => [d.bid, d.token]), [[a.destinations[1]!.bid, a.destinations[1]!.token]], 'the live named box, from the reply')
+  t.same(await store.getCommand('acme', again.commandId, T0 + 2), again)
+})
+
+t.test('a rolling upgrade: a command the previous script stored (text ids, meta JSON reply) is served and answered', async (t) => {
+  const admin = adminClient(t, redis.url)
+  const prefix = freshPrefix()
+  const keys = new RedisKeys(prefix)
+  const previous = applyEdits(SHIPPED, PREVIOUS_SCRIPT)
+  const d = fresh('@tmp')
+  const req = request()
+  const asText = (args: ScriptArg[]): ScriptArg[] => [...args.slice(0, 16), d.bid, d.mid, d.token, ...args.slice(19)]
+  const reply = await runAccept(admin, prefix, req, '77', [d], { text: previous, edit: asText }) as [number, string]
+  t.equal(reply[0], 1, 'the previous created reply')
+  t.same((JSON.parse(reply[1]) as { d: string[][] }).d, [['@tmp', d.bid, d.mid, d.token]])
+  await admin.set(keys.boxIndex(d.bid), encodeBoxRef({ group: 'acme', kind: 'tmp', commandId: '77' }), 'PX', 65_000)
+  const store = await storeFor(t, redis.url, prefix)
+  const record = await store.getCommand('acme', '77', T0)
+  t.same(record?.destinations, [{ to: '@tmp', bid: d.bid, mid: d.mid, token: d.token }], 'the same record bytes either way')
+  t.same((await store.listBox(d.bid, d.token, T0 + 1))?.map((m) => m.mid), [d.mid])
+  t.same(await store.answer(d.bid, d.mid, { status: 'OK', response: '{"ok":true}' }, T0 + 2), { kind: 'ok', state: 'COMPLETED' })
 })

@@ -19,16 +19,20 @@ ARGV[11] fingerprint marker: '-' none, '=' .. fingerprint
 ARGV[12] purge grace (ms): an IN_PROGRESS record lives lifespan + grace, so a late sweep still writes its TIMEOUT
 ARGV[13] terminal slack (ms)             ARGV[14] wake channel             ARGV[15] group
 ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
-           '@tmp': fresh bid and token. A name: the candidate bid/token used when no live box has the
-           name; a live box must have the expected bid (the caller refreshed its index) or the candidate.
+           '@tmp': fresh bid, mid and token as 16 raw bytes each (stored as given). A name: the three as
+           UUID text (the box hash keeps text); bid/token are the candidate used when no live box has the
+           name ('' when the caller expects a live box: then none is an answer, -7); a live box must have
+           the expected bid (the caller refreshed its index) or the candidate.
 KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
 Returns
   {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
-  {1, metaJson}                      created
+  {3, bid, token, ...}               created; the box id and token (text) of each named destination, in order
+                                     (the caller knows the rest of what it stored: the lean reply)
   {2, emitted, commandId, metaJson}  replayed; emitted = 1 when the replay observed (and wrote) a timeout
   {-4}                               the key was used with another fingerprint
   {-5, index (0-based), bid}         a live named box has an unexpected bid: refresh its index and retry
   {-6}                               the command id is taken (an id block was lost): retry with a new id
+  {-7, index (0-based)}              no live box has that destination's name and no candidate was sent: retry with one
 ]]
 --- @include "declared"
 --- @include "record"
@@ -106,24 +110,34 @@ if redis.call('EXISTS', commandKey) == 1 then return {-6} end
 local count = (#ARGV - 15) / 5
 for i = 0, count - 1 do -- first pass, no writes yet
   local at = 16 + i * 5
-  if ARGV[at] ~= '@tmp' and declared(base .. 'n:' .. ARGV[at]) and declared(base .. 'q:' .. ARGV[at]) then
+  if ARGV[at] == '@tmp' then
+    if #ARGV[at + 1] ~= 16 or #ARGV[at + 2] ~= 16 or #ARGV[at + 3] ~= 16 then
+      return redis.error_reply('ERR accept-4: @tmp ids must be 16 raw bytes each')
+    end
+  elseif declared(base .. 'n:' .. ARGV[at]) and declared(base .. 'q:' .. ARGV[at]) then
     local box = redis.call('HMGET', base .. 'n:' .. ARGV[at], 'i', 'e')
-    if box[1] and tonumber(box[2]) > now and box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then
-      return {-5, i, box[1]}
+    if box[1] and tonumber(box[2]) > now then
+      if box[1] ~= ARGV[at + 4] and box[1] ~= ARGV[at + 1] then return {-5, i, box[1]} end
+    elseif ARGV[at + 1] == '' then
+      return {-7, i}
     end
   end
 end
 
 if #MISSING_LIST > 0 then return missingKeys() end
-local destinations = {}
+local destinations, named = {}, {}
 local listed = now .. ':' .. (now + timeoutSeconds * 1000) .. ':' .. expiresAt .. ':' .. ARGV[3]
 for i = 0, count - 1 do
   local at = 16 + i * 5
   local to, bid, mid, token = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
-  if to ~= '@tmp' then
+  if to == '@tmp' then
+    destinations[i + 1] = {to, bid, mid, token} -- already 16 raw bytes each
+  else
     bid, token = addToNamedBox(base .. 'n:' .. to, base .. 'q:' .. to, bid, token, mid, id, i, now, expiresAt, slackMs, listed)
+    destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}
+    named[#named + 1] = bid
+    named[#named + 1] = token
   end
-  destinations[i + 1] = {to, uuidBin(bid), uuidBin(mid), uuidBin(token)}
 end
 
 local m = { s = 'IN_PROGRESS', y = ARGV[3], k = ARGV[4], o = timeoutSeconds, l = lifespanSeconds, c = now, d = destinations }
@@ -132,7 +146,5 @@ redis.call('SET', commandKey, packRecord(m, ARGV[9]), 'PX', lifespanMs + graceMs
 redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
 if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
 -- Only named boxes can have a device waiting: a '@tmp' box id is new, nobody can be polling it yet.
-for _, d in ipairs(destinations) do
-  if d[1] ~= '@tmp' then redis.call('PUBLISH', ARGV[14], uuidText(d[2])) end
-end
-return {1, metaJson(m)}
+for j = 1, #named, 2 do redis.call('PUBLISH', ARGV[14], named[j]) end
+return {3, unpack(named)}
