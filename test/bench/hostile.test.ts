@@ -12,14 +12,11 @@ import { KEYS, testConfig } from '../helpers/config.js'
 const PRIME = apiKeyHeader('prime', KEYS.prime)
 const OTHER = apiKeyHeader('other', KEYS.other)
 
-/**
- * A listening broker on loopback; `timeouts` gives its HTTP server short request deadlines, checked every 250 ms
- * (a server of our own: Fastify does not pass connectionsCheckingInterval on; requireHostHeader as buildApp sets it).
- */
+/** A listening broker on loopback; `timeouts` gives its HTTP server short request deadlines (server.timeouts), checked every 250 ms. */
 async function listeningBroker (t: Test, config: BrokerConfig, timeouts: boolean): Promise<string> {
-  const options = { requestTimeout: 2000, headersTimeout: 2000, connectionsCheckingInterval: 250, requireHostHeader: false }
-  const server = timeouts ? { serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer(options, handler) } : {}
-  const broker = await createBroker(config, { server: server as never })
+  const short = { ...config.server.timeouts, headers: 2000, request: 2000, checkingInterval: 250 }
+  const server = timeouts ? { ...config.server, timeouts: short } : config.server
+  const broker = await createBroker({ ...config, server })
   t.teardown(() => broker.close())
   broker.start()
   await broker.app.listen({ port: 0, host: '127.0.0.1' })

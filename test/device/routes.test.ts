@@ -8,6 +8,7 @@ import Fastify from 'fastify'
 import { DeviceDataDir } from '../../src/device/data-dir.js'
 import { splitPem } from '../../src/device/pki.js'
 import { registerDeviceRoutes } from '../../src/device/routes.js'
+import { sharedSchemas } from '../../src/server/routes/schemas.js'
 
 t.test('ca.pem is the data directory\'s CA; a profile\'s certificates chain to it; an unknown profile is a 404 with a stable code', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hermod-device-routes-'))
@@ -15,6 +16,8 @@ t.test('ca.pem is the data directory\'s CA; a profile\'s certificates chain to i
   const dataDir = new DeviceDataDir(dir)
   const app = Fastify()
   t.teardown(() => app.close())
+  // The broker's app holds the schemas the routes' error answers refer to (app.ts).
+  for (const schema of sharedSchemas) app.addSchema(schema)
   await registerDeviceRoutes(app, '/hermod', dataDir)
   const ca = await app.inject({ url: '/hermod/dev/device/ca.pem' })
   t.equal(ca.statusCode, 200)
