@@ -13,8 +13,8 @@ const caseList = HOSTILE_CASE_NAMES.reduce<string[]>((lines, name) => {
 export const HOSTILE_HELP = `  --scenario hostile (with --url and --api-key): bounded hostile cases, a pass/fail table, exit 1 if one fails:
 ${caseList}
     --other-api-key KEY  a client of another group (cross-group-ids; else skipped)
-    --cut-within S       a dripping client must be cut within S seconds (default 100: Node checks the
-                         broker's 30 s request timeout only every 30 s; a dripped body was seen cut after 60-90 s)
+    --cut-within S       a dripping client must be cut within S seconds (default 45: the broker's own
+                         defaults cut dripped headers after 10 s and a dripped body after 30 s, checked every 1 s)
     --herd N             long polls on one box, woken by one message (default 1000)
     --flood N            connections opened at once from this address (default 256)
     --rate-limit N       the target's per-client budget: a 429 is expected within N+1 requests
@@ -62,7 +62,7 @@ export function hostileOptions (
   return {
     ...target,
     ...(values['other-api-key'] === undefined ? {} : { otherApiKey: values['other-api-key'] }),
-    cutWithinMs: positive('cut-within', values['cut-within'], 100) * 1000,
+    cutWithinMs: positive('cut-within', values['cut-within'], 45) * 1000,
     herd,
     flood,
     ...(values['rate-limit'] === undefined ? {} : { rateLimit: positive('rate-limit', values['rate-limit'], 0, true) }),

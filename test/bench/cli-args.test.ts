@@ -51,7 +51,7 @@ t.test('runBench answers 2 for a bad command line and 0 for --help, without star
 t.test('--scenario hostile: against --url only, its own options with bounded defaults', async (t) => {
   const url = ['--url', 'https://127.0.0.1:20400/hermod/rest', '--api-key', 'k']
   t.match(parseBenchArgs(['--scenario', 'hostile', ...url]).hostile, {
-    origin: 'https://127.0.0.1:20400', prefix: '/hermod/rest', apiKey: 'k', cutWithinMs: 100_000, herd: 1000, flood: 256, bodyLimit: 1_048_576
+    origin: 'https://127.0.0.1:20400', prefix: '/hermod/rest', apiKey: 'k', cutWithinMs: 45_000, herd: 1000, flood: 256, bodyLimit: 1_048_576
   })
   t.match(parseBenchArgs(['--scenario', 'hostile', ...url, '--other-api-key', 'o', '--rate-limit', '50', '--herd', '10', '--cases', 'bad-json, rate-limit']).hostile,
     { otherApiKey: 'o', rateLimit: 50, herd: 10, cases: ['bad-json', 'rate-limit'] })
