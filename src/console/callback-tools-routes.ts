@@ -7,6 +7,7 @@ import type { CallbackEvent, CommandType, TerminalState } from '../mailbox/types
 import { HERMOD_INVALID_REQUEST } from '../server/errors.js'
 import { errorResponse, errorResponses } from '../server/routes/schemas.js'
 import { HERMOD_CALLBACK_NOT_LOGGED, HERMOD_DEAD_LETTER_NOT_FOUND, HERMOD_RESEND_UNAVAILABLE } from './errors.js'
+import { deadLetterView } from '../callbacks/dead-letter-view.js'
 
 const tags = ['development']
 const eventBody = {
@@ -147,17 +148,7 @@ export async function callbackToolsRoutes (app: FastifyInstance, options: { dev:
   }, async (request) => {
     const letters = await queue.deadLetters(Number(request.query.limit ?? '100'))
     return {
-      deadLetters: letters.map((l) => ({
-        id: l.event.id,
-        clientId: l.event.clientId,
-        commandId: l.event.commandId,
-        commandType: l.event.type.toUpperCase(),
-        state: l.event.state,
-        ...(l.event.externalId === undefined ? {} : { externalId: l.event.externalId }),
-        attempts: l.attempts,
-        reason: l.reason,
-        failedAt: new Date(l.failedAt).toISOString()
-      }))
+      deadLetters: letters.map(deadLetterView)
     }
   })
 

@@ -1,23 +1,14 @@
 // Three brokers on a real Sentinel set (1 master, 2 replicas, 3 sentinels): steady load, then SIGKILL of the master,
 // without and with wait-replicas. Counts acknowledged commands lost, checks callbacks (one terminal event each).
 import t from 'tap'
-import { parseRedisNodes } from '../../src/config/build.js'
 import type { RedisConfig } from '../../src/config/types.js'
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-sentinel.js'
-import { freshPrefix } from '../helpers/redis-store-fixtures.js'
-import { failureScenario, startBrokers } from './topology-load.js'
+import { failureScenario, sentinelConfig, startBrokers } from './topology-load.js'
 
 t.setTimeout(170_000)
 
 const set = await startRedisSentinel(t)
-const config = (waitReplicas: number): RedisConfig => ({
-  url: 'redis://unused',
-  prefix: freshPrefix(),
-  options: {},
-  waitReplicas,
-  waitTimeoutMs: 500,
-  sentinel: { master: set.masterName, nodes: parseRedisNodes(set.sentinelNodes), failoverDetector: false }
-})
+const config = (waitReplicas: number): RedisConfig => sentinelConfig(set, waitReplicas, 500)
 
 /** SIGKILLs the current master, waits for the sentinels to promote a replica, restarts the old one (it rejoins as a replica). */
 async function killMaster (s: RedisSentinelSet): Promise<void> {

@@ -2,24 +2,15 @@
 // them when it resyncs. Measured without wait-replicas; with wait-replicas = every replica (2) nothing acknowledged is lost
 // and every command gets exactly one terminal callback.
 import t from 'tap'
-import { parseRedisNodes } from '../../src/config/build.js'
 import type { RedisConfig } from '../../src/config/types.js'
 import { infoField, waitUntil, withNode } from '../helpers/redis-processes.js'
 import { startRedisSentinel } from '../helpers/redis-sentinel.js'
-import { freshPrefix } from '../helpers/redis-store-fixtures.js'
-import { failureScenario, startBrokers } from './topology-load.js'
+import { failureScenario, sentinelConfig, startBrokers } from './topology-load.js'
 
 t.setTimeout(150_000)
 
 const set = await startRedisSentinel(t)
-const config = (waitReplicas: number): RedisConfig => ({
-  url: 'redis://unused',
-  prefix: freshPrefix(),
-  options: {},
-  waitReplicas,
-  waitTimeoutMs: 300,
-  sentinel: { master: set.masterName, nodes: parseRedisNodes(set.sentinelNodes), failoverDetector: false }
-})
+const config = (waitReplicas: number): RedisConfig => sentinelConfig(set, waitReplicas, 300)
 let oldMaster = 0
 const failover = async (): Promise<void> => {
   oldMaster = await set.masterPort()

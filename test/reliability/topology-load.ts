@@ -7,9 +7,24 @@ import type { ClientConfig, RedisConfig } from '../../src/config/types.js'
 import { createBroker } from '../../src/server/broker.js'
 import { startReceiver, type Receiver } from '../callbacks/helpers.js'
 import { testConfig } from '../helpers/config.js'
+import { parseRedisNodes } from '../../src/config/build.js'
+import type { RedisSentinelSet } from '../helpers/redis-sentinel.js'
+import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { Api, acceptedFrom, runLoad, sleep, type Accepted } from './helpers.js'
 
 /** Groups the load spreads over (on a cluster their hash tags land on different masters). */
+/** The store's Redis config for a Sentinel set, on a fresh key prefix. */
+export function sentinelConfig (set: RedisSentinelSet, waitReplicas: number, waitTimeoutMs: number): RedisConfig {
+  return {
+    url: 'redis://unused',
+    prefix: freshPrefix(),
+    options: {},
+    waitReplicas,
+    waitTimeoutMs,
+    sentinel: { master: set.masterName, nodes: parseRedisNodes(set.sentinelNodes), failoverDetector: false }
+  }
+}
+
 export const GROUPS = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5']
 
 export interface TopologyBrokers {

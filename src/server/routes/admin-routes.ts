@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { CREDENTIALS_REFUSED, HERMOD_FORBIDDEN, HERMOD_UNAUTHORIZED } from '../errors.js'
 import { isLoopback } from './loopback.js'
 import { errorResponse, errorResponses, okResponse } from './schemas.js'
+import { deadLetterView } from '../../callbacks/dead-letter-view.js'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 
@@ -62,16 +63,7 @@ export async function adminRoutes (app: FastifyInstance): Promise<void> {
   }, async (request) => {
     const letters = await queue.deadLetters(request.query.limit === undefined ? 100 : Number(request.query.limit))
     return {
-      deadLetters: letters.map((l) => ({
-        id: l.event.id,
-        clientId: l.event.clientId,
-        commandId: l.event.commandId,
-        commandType: l.event.type.toUpperCase(),
-        state: l.event.state,
-        attempts: l.attempts,
-        reason: l.reason,
-        failedAt: new Date(l.failedAt).toISOString()
-      }))
+      deadLetters: letters.map(deadLetterView)
     }
   })
 
