@@ -22,8 +22,9 @@ export function commonResponses (method: string, url: string): Responses {
     408: errorResponse(408, 'HERMOD_REQUEST_TIMEOUT: the request was not received in time; the connection closes'),
     417: errorResponse(417, 'HERMOD_EXPECTATION_FAILED: an Expect header other than 100-continue', 'HERMOD_EXPECTATION_FAILED', 'Only Expect: 100-continue is supported'),
     431: errorResponse(431, 'HERMOD_HEADERS_TOO_LARGE: the request line and headers exceed 16 KiB', 'HERMOD_HEADERS_TOO_LARGE', 'The request headers are too large'),
-    503: errorResponse(503, 'HERMOD_OVERLOADED (load shed) or HERMOD_SHUTTING_DOWN, with Retry-After: try again, another instance if there is one',
-      'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')
+    503: errorResponse(503, 'HERMOD_OVERLOADED (load shed), HERMOD_TOO_MANY_CONNECTIONS (server.max-connections[-per-address]) or ' +
+      'HERMOD_SHUTTING_DOWN, with Retry-After: try again, another instance if there is one',
+    'HERMOD_OVERLOADED', 'The broker is overloaded; try again shortly')
   }
   if (url.includes(':')) common[414] = errorResponse(414, 'HERMOD_URI_TOO_LONG: a path parameter over 100 characters', 'HERMOD_URI_TOO_LONG', 'A path segment is longer than 100 characters')
   if (BODY_METHODS.has(method)) {
