@@ -109,11 +109,16 @@ t.test('R3: Redis stopped and restarted under load', async (t) => {
   }
   t.same(problems.slice(0, 20), [], `each of the ${accepted.length} commands: one callback event at most, with its state`)
   // A callback job BullMQ had just moved to active when Redis went away is not lost, but only BullMQ's stalled-job
-  // check gives it back (stalledInterval 30 s: 30-60 s later); it must be in the active list, nowhere else.
+  // check gives it back (stalledInterval 30 s: 30-60 s later); a job parked behind its client's concurrency whose
+  // wake-up fell into the outage comes back after its fallback delay (bullmq-parking.ts: up to ~39 s here, seen in
+  // a CI run). Either way it is in BullMQ's active list or its delayed set, nowhere else.
   const admin = adminClient(t, redis.url)
   const active = await admin.lrange(`${prefix}:{cb}:callbacks:active`, 0, -1)
-  const lost = held.filter((a) => !active.some((id) => id.startsWith(`cmd_${a.commandId}_`)))
-  t.comment(`${held.length} callbacks not delivered within 20 s: their jobs were active in BullMQ when Redis stopped (${JSON.stringify(held.map((a) => a.commandId))})`)
+  const parked = await admin.zrange(`${prefix}:{cb}:callbacks:delayed`, 0, -1)
+  const inBullmq = [...active, ...parked]
+  const lost = held.filter((a) => !inBullmq.some((id) => id.startsWith(`cmd_${a.commandId}_`)))
+  t.comment(`${held.length} callbacks not delivered within 20 s, ${held.length - lost.length} of them active or parked in BullMQ ` +
+    `(${active.length} active, ${parked.length} delayed): ${JSON.stringify(held.map((a) => a.commandId))}`)
   t.same(lost.map((a) => a.commandId), [], 'every other command was called back; none is lost')
   t.ok(held.length <= 16, 'at most the worker concurrency is held')
   const refused = accepted.filter((a) => answers.get(a.commandId)?.status === 503)
