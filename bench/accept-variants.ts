@@ -57,12 +57,13 @@ async function run (redis: PrivateRedis, variant: Variant, count: number, text: 
       const args = acceptArgs(req, 1_767_268_800_000, id, sent, new Map(), timing)
       if (variant.textIds === true) args.splice(16, 3, sent[0]!.bid, sent[0]!.mid, sent[0]!.token)
       const scriptKeys = [keys.groupBase(group), keys.command(group, id), keys.deadlines(group), keys.command(group, id)]
+      scriptKeys.push(keys.groupIndexKeys(group)[0]) // the bucket's deadline index, which accept lowers
       const indexArgs = [keys.boxIndex(sent[0]!.bid), `${id}:${group}`, 'PX', 305_000] as const
       if (variant.index === 'pipelined') {
-        const replies = await client.pipeline().set(...indexArgs).evalsha(sha, 4, ...scriptKeys, ...args).exec()
+        const replies = await client.pipeline().set(...indexArgs).evalsha(sha, scriptKeys.length, ...scriptKeys, ...args).exec()
         for (const [err] of replies ?? []) if (err !== null) throw err
       } else {
-        await Promise.all([client.evalsha(sha, 4, ...scriptKeys, ...args), variant.index === 'apart' ? client.set(...indexArgs) : undefined])
+        await Promise.all([client.evalsha(sha, scriptKeys.length, ...scriptKeys, ...args), variant.index === 'apart' ? client.set(...indexArgs) : undefined])
       }
     }
     for (let i = 0; i < 200; i++) await one(count + i) // warm-up, ids past the measured ones

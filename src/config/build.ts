@@ -194,7 +194,7 @@ function buildRedisSettings (redis: Settings): RedisConfig {
     url: redis.url,
     prefix: redis.prefix,
     options: redis.options,
-    cluster: cluster.nodes === '' ? undefined : { nodes: parseRedisNodes(cluster.nodes), options: cluster.options },
+    cluster: cluster.nodes === '' ? undefined : { nodes: parseRedisNodes(cluster.nodes), options: cluster.options, groupBuckets: cluster['group-buckets'] },
     sentinel: sentinel.master === ''
       ? undefined
       : withoutUndefined({
@@ -205,6 +205,7 @@ function buildRedisSettings (redis: Settings): RedisConfig {
         failoverDetector: sentinel['failover-detector']
       }),
     waitReplicas: redis['wait-replicas'],
-    waitTimeoutMs: redis['wait-timeout-ms']
+    waitTimeoutMs: redis['wait-timeout-ms'],
+    reindexIntervalMs: redis['reindex-interval-ms']
   }) as RedisConfig
 }

@@ -111,7 +111,9 @@ const brokerSchema: SchemaNode = {
           default: {},
           properties: {
             nodes: { type: 'string', default: '', description: 'seed nodes, host:port separated by commas' },
-            options: { type: 'object', default: {}, description: 'ioredis ClusterOptions (natMap, ...) passed through' }
+            options: { type: 'object', default: {}, description: 'ioredis ClusterOptions (natMap, ...) passed through' },
+            // Buckets of groups sharing a slot with their index of work due (mailbox/keys.ts); fixed once data exists.
+            'group-buckets': integer(64, 1, 1024)
           }
         },
         // Spring's spring.data.redis.sentinel.* shape: set master and nodes and the broker asks the sentinels.
@@ -128,7 +130,8 @@ const brokerSchema: SchemaNode = {
           }
         },
         'wait-replicas': integer(0, 0, 16),
-        'wait-timeout-ms': integer(500, 1, 60000)
+        'wait-timeout-ms': integer(500, 1, 60000),
+        'reindex-interval-ms': integer(600000, 0, 86400000)
       }
     },
     commands: {

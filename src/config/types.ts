@@ -61,14 +61,19 @@ export interface RedisConfig {
   prefix: string
   /** Extra ioredis options passed through unchanged (TLS, password, ...); in cluster and sentinel mode, those of every node. */
   options: Record<string, unknown>
-  /** Redis Cluster (`broker.redis.cluster.nodes` set): seed nodes and ioredis ClusterOptions. */
-  cluster?: { nodes: RedisNodeAddress[], options: Record<string, unknown> }
+  /**
+   * Redis Cluster (`broker.redis.cluster.nodes` set): seed nodes, ioredis ClusterOptions, and the buckets groups
+   * share a slot in with their index of work due (default 64; fixed for the life of the data).
+   */
+  cluster?: { nodes: RedisNodeAddress[], options: Record<string, unknown>, groupBuckets?: number }
   /** Sentinel (`broker.redis.sentinel.master` set): the master's name and the sentinels. */
   sentinel?: { master: string, nodes: RedisNodeAddress[], username?: string, password?: string, failoverDetector: boolean }
   /** Replicas every state change must reach before the broker answers (`WAIT`); 0 or unset: no WAIT. */
   waitReplicas?: number
   /** How long one WAIT may take, ms (default 500). */
   waitTimeoutMs?: number
+  /** How often the store re-enters registered groups with work into the index of work due, ms (default 10 min; 0: at connect only). */
+  reindexIntervalMs?: number
 }
 
 export interface RedisNodeAddress { host: string, port: number }

@@ -1,5 +1,6 @@
 // The one builder of every Redis key and channel name the Redis mailbox store uses.
 import { checkedKeyPrefix } from '../redis/key-prefix.js'
+import { bucketOf, bucketTags } from './group-buckets.js'
 
 /**
  * Suffixes of the keys under a group's base (`{prefix}:{g:<group>}:`). The Lua scripts receive the
@@ -29,19 +30,56 @@ export type BoxRef =
   | { group: string, kind: 'named', name: string }
 
 /**
- * Builds every key from a configurable prefix. A group's keys share the hash tag `{g:<group>}`, so
- * each script touches one slot (Redis Cluster stays possible); the global keys (id sequence, group
- * registry, box index) are only ever used in calls of their own.
+ * Builds every key from a configurable prefix. Each script touches one slot (Redis Cluster's rule): the keys of
+ * a group share one hash tag, and so do the keys of the index of groups with work due it belongs to. Two layouts:
+ *
+ * - standalone and Sentinel (no `groupBuckets`): a group's keys under `{prefix}:{g:<group>}:`, one index for all
+ *   groups, `{prefix}:dg` and `{prefix}:og` (a single server has no slots to respect);
+ * - Cluster (`groupBuckets` B): a group's keys under `{prefix}:{gb:<b>:<salt>}:g:<group>:`, b one of B buckets by a
+ *   stable hash of the group, and bucket b's index `{prefix}:{gb:<b>:<salt>}:dg` / `og` in the same slot.
+ *
+ * The scripts find the index keys from the group base alone (includes/index.lua). The global keys (id sequence,
+ * group registry, box index) are only ever used in calls of their own.
  */
 export class RedisKeys {
-  /** @param prefix the configured key prefix; must not contain `{` or `}` (they would move the hash tag). */
-  constructor (readonly prefix: string) { checkedKeyPrefix(prefix) }
+  private readonly tags: string[] | undefined
 
   /**
-   * `{prefix}:{g:<group>}:` — the base every key of the group starts with (the group URI-encoded, so no brace or
-   * colon leaks out of the tag).
+   * @param prefix the configured key prefix; must not contain `{` or `}` (they would move the hash tag)
+   * @param groupBuckets on a Cluster, the number of buckets (`broker.redis.cluster.group-buckets`); fixed for the life of the data
    */
-  groupBase (group: string): string { return `${this.prefix}:{g:${encodeURIComponent(group)}}:` }
+  constructor (readonly prefix: string, readonly groupBuckets?: number) {
+    checkedKeyPrefix(prefix)
+    this.tags = groupBuckets === undefined ? undefined : bucketTags(groupBuckets)
+  }
+
+  /**
+   * The base every key of the group starts with: `{prefix}:{g:<group>}:`, or `{prefix}:{gb:<b>:<salt>}:g:<group>:`
+   * in the Cluster layout (the group URI-encoded, so no brace or colon leaks out).
+   */
+  groupBase (group: string): string {
+    const name = encodeURIComponent(group)
+    if (this.tags === undefined) return `${this.prefix}:{g:${name}}:`
+    return `${this.prefix}:{${this.tags[bucketOf(group, this.tags.length)]!}}:g:${name}:`
+  }
+
+  /** The buckets of the index of groups with work due: one (standalone), or B (Cluster). */
+  get bucketCount (): number { return this.tags?.length ?? 1 }
+  /** The bucket a group's index entries are in. */
+  bucketOfGroup (group: string): number { return this.tags === undefined ? 0 : bucketOf(group, this.tags.length) }
+  /** Sorted set of one bucket: group -> the earliest deadline it may have (a lower score is possible, never a higher one). */
+  dueGroups (bucket: number): string { return this.indexBase(bucket) + 'dg' }
+  /** Set of one bucket: the groups whose outbox may hold events (never one whose outbox does and is missing). */
+  outboxGroups (bucket: number): string { return this.indexBase(bucket) + 'og' }
+  /** The index keys a group's scripts write (they derive the same names from the group base: includes/index.lua). */
+  groupIndexKeys (group: string): [string, string] {
+    const bucket = this.bucketOfGroup(group)
+    return [this.dueGroups(bucket), this.outboxGroups(bucket)]
+  }
+
+  private indexBase (bucket: number): string {
+    return this.tags === undefined ? `${this.prefix}:` : `${this.prefix}:{${this.tags[bucket]!}}:`
+  }
 
   command (group: string, commandId: string): string { return this.groupBase(group) + GROUP_KEY_SUFFIX.command + commandId }
 
@@ -63,7 +101,7 @@ export class RedisKeys {
 
   /** Global: the command id sequence (INCRBY hands out blocks). */
   sequence (): string { return `${this.prefix}:seq` }
-  /** Global: the set of groups that have (had) commands: where the sweeper and the relay look. */
+  /** Global: the set of groups that have (had) commands: what a re-index walks (the sweeper and the relay read the index). */
   groups (): string { return `${this.prefix}:groups` }
   /** Global: box id -> encoded BoxRef, with a TTL of the box's lifespan plus slack. */
   boxIndex (bid: string): string { return `${this.prefix}:b:${bid}` }
@@ -71,6 +109,8 @@ export class RedisKeys {
   wakeChannel (): string { return `${this.prefix}:wake` }
   /** Sharded pub/sub channel of one group's wake-ups, in the group's slot (sharded mode, wake-channels.ts). */
   groupWakeChannel (group: string): string { return `${this.groupBase(group)}wake` }
+  /** Global: the key layout the data under this prefix was written with (`layout-check.ts`). */
+  layout (): string { return `${this.prefix}:layout` }
   /** Dev surface only (broker.dev.enabled): the capped list of callback attempts, in a slot of its own. */
   devDeliveryLog (): string { return `${this.prefix}:{dev}:deliveries` }
   /** Dev surface only: pub/sub channel announcing each delivery log entry. */

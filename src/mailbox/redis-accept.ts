@@ -110,7 +110,7 @@ export class RedisAcceptor {
     const scriptKeys = [
       keys.groupBase(group), commandKey, keys.deadlines(group),
       req.idempotencyKey === undefined ? commandKey : keys.idempotency(group, req.clientId, req.idempotencyKey),
-      keys.outbox(group), keys.outboxOrder(group),
+      keys.outbox(group), keys.outboxOrder(group), ...keys.groupIndexKeys(group),
       ...[...candidates.keys()].flatMap((name) => [keys.namedBox(group, name), keys.namedBoxPending(group, name)])
     ]
     const channel = this.ctx.wake.channelFor(group)

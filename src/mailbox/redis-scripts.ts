@@ -14,7 +14,7 @@ import { uuidBytes } from './uuid.js'
  */
 export const SCRIPT_NAMES = [
   'accept-4', 'get-command-2', 'cancel-2', 'list-box-3', 'read-message-2', 'answer-2', 'claim-due-2',
-  'read-outbox-2', 'ack-outbox-2'
+  'read-outbox-2', 'ack-outbox-3', 'reindex-group-4'
 ] as const
 export type ScriptName = typeof SCRIPT_NAMES[number]
 

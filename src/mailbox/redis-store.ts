@@ -1,4 +1,5 @@
 // The Redis mailbox store: each state change is one Lua script on its group's slot; N broker instances share it.
+import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { MIN_PURGE_GRACE_MS } from '../config/schema.js'
 import type { RedisConfig } from '../config/types.js'
@@ -7,6 +8,7 @@ import { ReplicationShortError, writeAndWait, type ReplicaWait } from '../redis/
 import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { GROUP_KEY_SUFFIX, RedisKeys, decodeBoxRef, type BoxRef } from './keys.js'
+import { layoutConflict } from './layout-check.js'
 import { RedisAcceptor } from './redis-accept.js'
 import {
   BoxRefCache, CommandIds, GenerationCache, SUBSCRIBER_OVERRIDES, apiConnectionOptions, evictionPolicyWarning
@@ -54,9 +56,20 @@ export interface RedisMailboxStoreOptions {
   commandTimeoutMs?: number
   /** Long-poll wake-ups: one broadcast channel, or sharded channels per group (wake-channels.ts). Default: sharded on a Cluster. */
   signals?: WakeSignalMode
+  /**
+   * The key layout (keys.ts): undefined for group tags (standalone, Sentinel), B for the Cluster layout of B group
+   * buckets. Default: `config.cluster.groupBuckets` (64) on a Cluster, group tags otherwise.
+   */
+  groupBuckets?: number
+  /** How often every registered group with work is re-entered in the index of work due, ms; 0: only at connect. Default 10 min. */
+  reindexIntervalMs?: number
 }
 
 const ACK_CHUNK = 500
+/** Buckets of the Cluster layout when the config names none (`broker.redis.cluster.group-buckets`). */
+const DEFAULT_GROUP_BUCKETS = 64
+/** Groups a re-index checks at once. */
+const REINDEX_CHUNK = 200
 
 /** The MailboxStore on Redis (>= 7.0). Build it with `RedisMailboxStore.connect(options)`. */
 export class RedisMailboxStore implements MailboxStore {
@@ -89,6 +102,8 @@ export class RedisMailboxStore implements MailboxStore {
   private peeker: RedisCommandPeeker | undefined
   private readonly connectionLog: ThrottledLog
   private readonly lostDeadlineLog: ThrottledLog
+  private reindexTimer: NodeJS.Timeout | undefined
+  private reindexing: Promise<void> | undefined
 
   /**
    * Connects (in the background: use `connect()` to wait for Redis) and defines the scripts.
@@ -97,7 +112,9 @@ export class RedisMailboxStore implements MailboxStore {
   constructor (options: RedisMailboxStoreOptions) {
     const prefix = options.prefix ?? options.config?.prefix
     if (prefix === undefined) throw new Error('RedisMailboxStore needs a key prefix (config.prefix or prefix)')
-    this.keys = new RedisKeys(prefix)
+    const clustered = options.client instanceof Cluster || (options.client === undefined && options.config?.cluster !== undefined)
+    const buckets = options.groupBuckets ?? (clustered ? options.config?.cluster?.groupBuckets ?? DEFAULT_GROUP_BUCKETS : undefined)
+    this.keys = new RedisKeys(prefix, buckets)
     const graceMs = options.purgeGraceMs ?? 3_600_000
     if (!(graceMs >= MIN_PURGE_GRACE_MS)) throw new RangeError(`purgeGraceMs must be at least ${MIN_PURGE_GRACE_MS} ms, got ${graceMs}`)
     if (options.client !== undefined) {
@@ -139,8 +156,10 @@ export class RedisMailboxStore implements MailboxStore {
     this.redis.on('error', (err: Error) => this.connectionLog.error('api connection', err))
     this.subscriber.on('error', (err: Error) => this.connectionLog.error('subscriber', err))
     this.redis.on('close', () => { this.ids.discard(); this.registeredGroups.clear() })
-    this.redis.on('ready', () => { this.policyCheck = this.checkEvictionPolicy() })
-    if (this.redis.status === 'ready') this.policyCheck = this.checkEvictionPolicy()
+    this.redis.on('ready', () => { this.policyCheck = this.checkEvictionPolicy(); this.reindexInBackground() })
+    if (this.redis.status === 'ready') { this.policyCheck = this.checkEvictionPolicy(); this.reindexInBackground() }
+    const reindexMs = options.reindexIntervalMs ?? options.config?.reindexIntervalMs ?? 600_000
+    if (reindexMs > 0) this.reindexTimer = setInterval(() => this.reindexInBackground(), reindexMs).unref()
     const onError = (err: Error): void => this.connectionLog.error('subscriber', err)
     const mode = options.signals ?? wakeSignalModeFor(this.redis)
     this.wake = new WakeChannels(mode, this.keys, this.subscriber, (bid) => this.announce(bid), onError)
@@ -216,17 +235,18 @@ export class RedisMailboxStore implements MailboxStore {
   async claimDue (now: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
     const claimed = await this.guard(async () => {
-      const groups = await this.redis.smembers(this.keys.groups())
-      const due = await Promise.all(groups.map((group) => this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, 1)))
+      // The index says which groups may have a deadline due: one read per bucket, whatever the number of groups.
+      const buckets = await Promise.all(this.buckets().map((b) => this.redis.zrangebyscore(this.keys.dueGroups(b), '-inf', now, 'LIMIT', 0, limit)))
       let total = 0
-      for (const [i, group] of groups.entries()) {
-        if (total >= limit || due[i]!.length === 0) continue
+      for (const group of buckets.flat()) {
+        if (total >= limit) break
         // One script per byte budget: Redis serves other clients between them. Each declares the command
         // keys of the deadlines due now (the script asks for any it finds besides them: includes/declared.lua).
+        // A group with nothing due (its entry was lower than its earliest deadline) is set right by the script.
         for (let more = true; more && total < limit;) {
           const ids = await this.redis.zrangebyscore(this.keys.deadlines(group), '-inf', now, 'LIMIT', 0, limit - total)
           const keys = [this.keys.groupBase(group), this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group),
-            ...ids.map((id) => this.keys.command(group, id)), ...(this.sweepKeyHints.get(group) ?? [])]
+            ...this.keys.groupIndexKeys(group), ...ids.map((id) => this.keys.command(group, id)), ...(this.sweepKeyHints.get(group) ?? [])]
           const learn = (added: string[]): void => { this.rememberSweepKeys(group, added) }
           const reply = decodeClaim(await this.scripts.run('claim-due-2', keys, [now, limit - total, group, this.slackMs, this.sweepBudgetBytes], learn))
           total += reply.timedOut
@@ -243,10 +263,13 @@ export class RedisMailboxStore implements MailboxStore {
   async readOutbox (limit: number): Promise<CallbackEvent[]> {
     if (limit <= 0) return []
     return await this.guard(async () => {
-      const groups = await this.redis.smembers(this.keys.groups())
+      const groups = await this.outboxGroups()
       const replies = await Promise.all(groups.map((g) => this.scripts.run('read-outbox-2', [this.keys.outboxOrder(g), this.keys.outbox(g)], [limit])))
       const entries: Array<OutboxEntry & { group: string }> = []
       const decoded = replies.map((reply) => decodeOutbox(reply))
+      // A group in the index whose outbox is empty (acknowledged by an instance of an older version) leaves it.
+      const quiet = groups.filter((_g, i) => decoded[i]!.length === 0)
+      await Promise.all(quiet.map((g) => this.scripts.run('ack-outbox-3', this.ackKeys(g), [g])))
       const replicated = await Promise.all(groups.map(async (g, i) => decoded[i]!.length === 0 || await this.outboxReplicated(g)))
       decoded.forEach((list, i) => { if (replicated[i] === true) for (const entry of list) entries.push({ ...entry, group: groups[i]! }) })
       entries.sort((a, b) => a.at - b.at || a.event.id.localeCompare(b.event.id))
@@ -254,6 +277,24 @@ export class RedisMailboxStore implements MailboxStore {
       if (this.ackHints.size > 100_000) this.ackHints.clear()
       for (const entry of oldest) this.ackHints.set(entry.event.id, entry.group)
       return oldest.map((entry) => entry.event)
+    })
+  }
+
+  /**
+   * Enters every registered group that has work in the index (`reindex-group-4`): for data the index does not
+   * describe, written before it existed or by an instance of an older version during a rolling upgrade. Run
+   * at start and every `broker.redis.reindex-interval-ms`; returns how many groups had work.
+   */
+  async reindex (): Promise<number> {
+    return await this.guard(async () => {
+      const groups = await this.redis.smembers(this.keys.groups())
+      let withWork = 0
+      for (let i = 0; i < groups.length; i += REINDEX_CHUNK) {
+        const replies = await Promise.all(groups.slice(i, i + REINDEX_CHUNK).map(async (g) => await this.scripts.run('reindex-group-4',
+          [this.keys.deadlines(g), this.keys.outboxOrder(g), ...this.keys.groupIndexKeys(g)], [g]) as [number, number]))
+        withWork += replies.filter(([deadlines, events]) => deadlines === 1 || events === 1).length
+      }
+      return withWork
     })
   }
 
@@ -277,8 +318,8 @@ export class RedisMailboxStore implements MailboxStore {
   async ackOutbox (ids: string[]): Promise<void> {
     if (ids.length === 0) return
     await this.guard(async () => {
-      // The group of an event this instance read is known; any other id is removed from every group's outbox.
-      const everyGroup = ids.some((id) => !this.ackHints.has(id)) ? await this.redis.smembers(this.keys.groups()) : []
+      // The group of an event this instance read is known; any other id is removed from every outbox the index names.
+      const everyGroup = ids.some((id) => !this.ackHints.has(id)) ? await this.outboxGroups() : []
       const byGroup = new Map<string, string[]>()
       for (const id of ids) {
         const hinted = this.ackHints.get(id)
@@ -291,7 +332,7 @@ export class RedisMailboxStore implements MailboxStore {
       const acks: Array<Promise<unknown>> = []
       for (const [group, groupIds] of byGroup) {
         for (let i = 0; i < groupIds.length; i += ACK_CHUNK) {
-          acks.push(this.scripts.run('ack-outbox-2', [this.keys.outboxOrder(group), this.keys.outbox(group)], groupIds.slice(i, i + ACK_CHUNK)))
+          acks.push(this.scripts.run('ack-outbox-3', this.ackKeys(group), [group, ...groupIds.slice(i, i + ACK_CHUNK)]))
         }
       }
       await Promise.all(acks)
@@ -328,8 +369,18 @@ export class RedisMailboxStore implements MailboxStore {
     await this.guard(() => this.redis.ping())
   }
 
+  /**
+   * Why this instance must not use the data under its prefix (written in another key layout: layout-check.ts), or
+   * undefined; also undefined when Redis does not answer (checked again at the next start).
+   */
+  async layoutConflict (): Promise<string | undefined> {
+    try { return await layoutConflict(this.redis, this.keys) } catch { return undefined }
+  }
+
   /** Quits both connections (the API connection and the subscriber). */
   async close (): Promise<void> {
+    clearInterval(this.reindexTimer)
+    await this.reindexing
     this.signals.clear()
     await Promise.all([closeConnection(this.redis), closeConnection(this.subscriber)])
   }
@@ -379,8 +430,23 @@ export class RedisMailboxStore implements MailboxStore {
     return [this.keys.groupBase(group), this.keys.command(group, commandId), ...this.finishKeys(group)]
   }
 
+  /** What a terminal step writes besides the command: deadlines, outbox, and the bucket's set of groups with outbox events. */
   private finishKeys (group: string): string[] {
-    return [this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group)]
+    return [this.keys.deadlines(group), this.keys.outbox(group), this.keys.outboxOrder(group), this.keys.groupIndexKeys(group)[1]]
+  }
+
+  private ackKeys (group: string): string[] {
+    return [this.keys.outboxOrder(group), this.keys.outbox(group), this.keys.groupIndexKeys(group)[1]]
+  }
+
+  /** Every bucket of the index: [0] on a standalone Redis, 0..B-1 on a Cluster. */
+  private buckets (): number[] {
+    return Array.from({ length: this.keys.bucketCount }, (_v, b) => b)
+  }
+
+  /** The groups whose outbox may hold events: one SMEMBERS per bucket. */
+  private async outboxGroups (): Promise<string[]> {
+    return (await Promise.all(this.buckets().map((b) => this.redis.smembers(this.keys.outboxGroups(b))))).flat()
   }
 
   private emitting<T> (decoded: { result: T, emitted: boolean }): T {
@@ -394,6 +460,15 @@ export class RedisMailboxStore implements MailboxStore {
 
   private async guard<T> (fn: () => Promise<T>): Promise<T> {
     try { return await fn() } catch (err) { throw toStoreError(err) }
+  }
+
+  /** One re-index at a time, its failures logged (Redis away: the next connect or interval does it). */
+  private reindexInBackground (): void {
+    if (this.reindexing !== undefined) return
+    this.reindexing = this.reindex()
+      .then((withWork) => { if (withWork > 0) this.logger?.debug({ groups: withWork }, 'groups with work re-entered in the index') })
+      .catch((err: Error) => this.connectionLog.error('re-index', err))
+      .finally(() => { this.reindexing = undefined })
   }
 
   private async checkEvictionPolicy (): Promise<void> {

@@ -92,6 +92,7 @@ export class WakeChannels {
   get watchedGroups (): number { return this.groups.size }
 
   private isGroupChannel (channel: string): boolean {
-    return channel.startsWith(`${this.keys.prefix}:{g:`) && channel.endsWith('}:wake')
+    // `{prefix}:{g:<group>}:wake`, or `{prefix}:{gb:<b>:<salt>}:g:<group>:wake` in the Cluster layout (keys.ts).
+    return channel.startsWith(`${this.keys.prefix}:{g`) && channel.endsWith(':wake')
   }
 }

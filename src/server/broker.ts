@@ -147,10 +147,16 @@ async function createStore (
   const mismatch = await redisModeMismatch(config.broker.redis)
   if (mismatch !== undefined) throw new StartRefusedError(mismatch)
   const { RedisMailboxStore } = await import('../mailbox/redis-store.js')
-  return await RedisMailboxStore.connect({
+  const store = await RedisMailboxStore.connect({
     config: config.broker.redis,
     purgeGraceMs: config.broker.purgeGraceMs,
     onDeadlinesWithoutRecord,
     ...(logger === undefined ? {} : { logger })
   })
+  const conflict = await store.layoutConflict()
+  if (conflict !== undefined) {
+    await store.close()
+    throw new StartRefusedError(conflict)
+  }
+  return store
 }

@@ -55,6 +55,16 @@ t.test('Redis Cluster', async (t) => {
     t.ok(result.reached, 'it listened', { output: result.out.slice(-600) })
     t.notMatch(result.out, /cluster_enabled/)
   })
+
+  t.test('another number of group buckets than the data was written with: exit 1, says why and what to do', async (t) => {
+    const env = { BROKER_REDIS_CLUSTER_NODES: cluster.seeds, BROKER_REDIS_PREFIX: `buckets${process.pid}` }
+    const first = await runStart(['--config', config(t)], { ...env, BROKER_REDIS_CLUSTER_GROUPBUCKETS: '16' }, /hermod-broker listening/)
+    t.ok(first.reached, 'the first instance writes its layout and starts', { output: first.out.slice(-600) })
+    const other = await runStart(['--config', config(t)], { ...env, BROKER_REDIS_CLUSTER_GROUPBUCKETS: '32' })
+    t.equal(other.code, 1, 'exit code 1', { output: other.out.slice(-600) })
+    t.match(other.out, /written with key layout group-buckets=16, this instance uses group-buckets=32/)
+    t.notMatch(other.out, /listening/)
+  })
 })
 
 t.test('cluster nodes naming a standalone Redis: exit 1, says to use broker.redis.url', async (t) => {

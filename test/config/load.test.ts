@@ -74,7 +74,7 @@ t.test('without a file: built-in defaults, and the documented derived values', a
   t.same(config.allowedClients, [])
   t.same(config.broker, {
     store: 'memory',
-    redis: { url: 'redis://127.0.0.1:6379', prefix: 'hermod', options: {}, waitReplicas: 0, waitTimeoutMs: 500 },
+    redis: { url: 'redis://127.0.0.1:6379', prefix: 'hermod', options: {}, waitReplicas: 0, waitTimeoutMs: 500, reindexIntervalMs: 600_000 },
     commands: { defaultTimeout: 300, defaultLifespan: 300, maxTimeout: 86400, maxLifespan: 86400, maxDestinations: 16, bodyLimit: 1048576 },
     sweepIntervalMs: 200,
     purgeGraceMs: 3600000,

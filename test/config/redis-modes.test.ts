@@ -17,8 +17,20 @@ t.test('cluster nodes and options from YAML', async (t) => {
   const { config } = await loadYaml(t, `${base}  redis:\n    cluster:\n      nodes: redis-1:6379, redis-2:6380,[::1]:7000\n      options: { natMap: { "10.0.0.1:6379": { host: "127.0.0.1", port: 7001 } } }\n`)
   t.same(config.broker.redis.cluster, {
     nodes: [{ host: 'redis-1', port: 6379 }, { host: 'redis-2', port: 6380 }, { host: '::1', port: 7000 }],
-    options: { natMap: { '10.0.0.1:6379': { host: '127.0.0.1', port: 7001 } } }
+    options: { natMap: { '10.0.0.1:6379': { host: '127.0.0.1', port: 7001 } } },
+    groupBuckets: 64
   })
+  t.equal(config.broker.redis.reindexIntervalMs, 600_000, 'the index of work due is re-entered every 10 min by default')
+})
+
+t.test('the Cluster layout\'s group buckets and the re-index interval, from the environment, and their bounds', async (t) => {
+  const { config } = await loadYaml(t, base, { env: { BROKER_REDIS_CLUSTER_NODES: 'a:1', BROKER_REDIS_CLUSTER_GROUPBUCKETS: '16', BROKER_REDIS_REINDEXINTERVALMS: '0' } })
+  t.equal(config.broker.redis.cluster?.groupBuckets, 16)
+  t.equal(config.broker.redis.reindexIntervalMs, 0)
+  const problems = async (env: Record<string, string>): Promise<string> => (await problemsOf(loadYaml(t, base, { env }))).join('\n')
+  t.match(await problems({ BROKER_REDIS_CLUSTER_NODES: 'a:1', BROKER_REDIS_CLUSTER_GROUPBUCKETS: '1025' }), /broker\.redis\.cluster\.group-buckets/)
+  t.match(await problems({ BROKER_REDIS_CLUSTER_GROUPBUCKETS: '0' }), /broker\.redis\.cluster\.group-buckets/)
+  t.match(await problems({ BROKER_REDIS_REINDEXINTERVALMS: '-1' }), /broker\.redis\.reindex-interval-ms/)
 })
 
 t.test('the Spring-style environment variables select the modes and wait-replicas', async (t) => {

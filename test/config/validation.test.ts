@@ -149,7 +149,7 @@ t.test('every valid broker setting is accepted, in kebab-case, and lands in came
   const yaml = `
 broker:
   store: redis
-  redis: { url: "rediss://:pw@cache:6380/2", prefix: hx, options: { enableAutoPipelining: true, tls: { servername: cache } }, cluster: { nodes: "a:1,b:2", options: { maxRedirections: 4 } }, wait-replicas: 1, wait-timeout-ms: 300 }
+  redis: { url: "rediss://:pw@cache:6380/2", prefix: hx, options: { enableAutoPipelining: true, tls: { servername: cache } }, cluster: { nodes: "a:1,b:2", options: { maxRedirections: 4 }, group-buckets: 8 }, wait-replicas: 1, wait-timeout-ms: 300, reindex-interval-ms: 60000 }
   commands: { default-timeout: 30, default-lifespan: 60, max-timeout: 600, max-lifespan: 900, max-destinations: 4, body-limit: 65536 }
   sweep-interval-ms: 100
   purge-grace-ms: 300000
@@ -172,9 +172,10 @@ broker:
       url: 'rediss://:pw@cache:6380/2',
       prefix: 'hx',
       options: { enableAutoPipelining: true, tls: { servername: 'cache' } },
-      cluster: { nodes: [{ host: 'a', port: 1 }, { host: 'b', port: 2 }], options: { maxRedirections: 4 } },
+      cluster: { nodes: [{ host: 'a', port: 1 }, { host: 'b', port: 2 }], options: { maxRedirections: 4 }, groupBuckets: 8 },
       waitReplicas: 1,
-      waitTimeoutMs: 300
+      waitTimeoutMs: 300,
+      reindexIntervalMs: 60_000
     },
     commands: { defaultTimeout: 30, defaultLifespan: 60, maxTimeout: 600, maxLifespan: 900, maxDestinations: 4, bodyLimit: 65536 },
     sweepIntervalMs: 100,

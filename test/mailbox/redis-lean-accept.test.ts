@@ -24,6 +24,7 @@ async function runAccept (
   const names = [...new Set(req.to.filter((to) => to !== '@tmp'))]
   const scriptKeys = [
     keys.groupBase(g), keys.command(g, commandId), keys.deadlines(g), keys.command(g, commandId), keys.outbox(g), keys.outboxOrder(g),
+    ...keys.groupIndexKeys(g),
     ...names.flatMap((name) => [keys.namedBox(g, name), keys.namedBoxPending(g, name)])
   ]
   const timing = { graceMs: 60_000, slackMs: 5_000, channel: keys.wakeChannel() }

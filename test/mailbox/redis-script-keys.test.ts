@@ -43,6 +43,7 @@ t.test('the paths whose keys come from data: named boxes of one command, a repla
   t.same(await store.listBox(answered.command.destinations[1]!.bid, answered.command.destinations[1]!.token, T0 + 3), [], 'withdrawn from jack')
 
   const swept = await Promise.all(Array.from({ length: 30 }, (_, i) => store.accept(request({ to: i % 3 === 0 ? ['@tmp'] : ['ivy', `box${i % 4}`] }), T0)))
+  t.equal(await store.reindex(), 1, 'the re-index of the registered groups, guarded: one group has work')
   t.equal(await store.claimDue(T0 + 31_000, 100), swept.length, 'the sweep timed out every command')
   const peeked = await store.peekCommands({ limit: 100 }, T0 + 31_001)
   t.ok(peeked.length >= swept.length, 'the dev listing reads them')

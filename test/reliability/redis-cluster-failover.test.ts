@@ -2,6 +2,7 @@
 // wait-replicas. Counts acknowledged commands lost, checks callbacks (one terminal event each), reports recovery.
 import t from 'tap'
 import { parseRedisNodes } from '../../src/config/build.js'
+import { RedisKeys } from '../../src/mailbox/keys.js'
 import type { RedisConfig } from '../../src/config/types.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js'
 import { withNode } from '../helpers/redis-processes.js'
@@ -37,7 +38,7 @@ t.test('without wait-replicas: steady, CLUSTER FAILOVER of the callback queue\'s
   t.same([graceful.lost, graceful.unexpected, graceful.wrongCallbacks], [[], [], []], 'CLUSTER FAILOVER: nothing lost, callbacks whole')
   await cluster.waitHealthy()
 
-  const killed = await failureScenario(t, brokers, async () => { await killMasterOf(cluster, `${prefix}:{g:g0}:due`) }, { warmupMs: 1_500, maxMs: 30_000 })
+  const killed = await failureScenario(t, brokers, async () => { await killMasterOf(cluster, new RedisKeys(prefix, 64).deadlines('g0')) }, { warmupMs: 1_500, maxMs: 30_000 })
   t.same([killed.unexpected, killed.wrongCallbacks], [[], []], 'SIGKILL: only 503s while the slot had no master; every surviving command one terminal callback')
   t.comment(`without wait-replicas, SIGKILL of a master: ${killed.lost.length} of ${killed.accepted} acknowledged commands lost`)
   await cluster.waitHealthy()
@@ -46,7 +47,7 @@ t.test('without wait-replicas: steady, CLUSTER FAILOVER of the callback queue\'s
 t.test('wait-replicas 1: a SIGKILLed master loses no acknowledged command', async (t) => {
   const prefix = freshPrefix()
   const brokers = await startBrokers(t, config(prefix, 1))
-  const killed = await failureScenario(t, brokers, async () => { await killMasterOf(cluster, `${prefix}:{g:g1}:due`) }, { warmupMs: 1_500, maxMs: 30_000 })
+  const killed = await failureScenario(t, brokers, async () => { await killMasterOf(cluster, new RedisKeys(prefix, 64).deadlines('g1')) }, { warmupMs: 1_500, maxMs: 30_000 })
   t.same(killed.lost, [], 'every acknowledged command survived')
   t.same([killed.unexpected, killed.wrongCallbacks], [[], []], 'callbacks whole')
 })

@@ -2,6 +2,7 @@
 // brokers run traffic on a real cluster: nothing acknowledged is lost, every command gets exactly one terminal callback.
 import t from 'tap'
 import { parseRedisNodes } from '../../src/config/build.js'
+import { RedisKeys } from '../../src/mailbox/keys.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js'
 import { withNode } from '../helpers/redis-processes.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
@@ -38,7 +39,7 @@ t.test('the slot of a busy group migrates under load', async (t) => {
   const brokers = await startBrokers(t, {
     url: 'redis://unused', prefix, options: {}, waitReplicas: 0, waitTimeoutMs: 500, cluster: { nodes: parseRedisNodes(cluster.seeds), options: {} }
   })
-  const groupKey = `${prefix}:{g:g0}:due`
+  const groupKey = new RedisKeys(prefix, 64).deadlines('g0')
   const before = await cluster.masterFor(groupKey)
   let migration = { slot: -1, keys: 0 }
   const migrate = async (): Promise<void> => { migration = await migrateSlotOf(cluster, groupKey) }

@@ -23,7 +23,8 @@ ARGV[16..] 5 per destination: to, bid, mid, token, expected bid ('' none).
            UUID text (the box hash keeps text); bid/token are the candidate used when no live box has the
            name ('' when the caller expects a live box: then none is an answer, -7); a live box must have
            the expected bid (the caller refreshed its index) or the candidate.
-KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
+KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' and the
+           group's index keys (its bucket's 'dg' and 'og', includes/finish.lua) up front
 Returns
   {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
   {3, bid, token, ...}               created; the box id and token (text) of each named destination, in order
@@ -124,6 +125,8 @@ for i = 0, count - 1 do -- first pass, no writes yet
   end
 end
 
+local dueGroupsKey = indexBaseOf(base) .. 'dg'
+declared(dueGroupsKey)
 if #MISSING_LIST > 0 then return missingKeys() end
 local destinations, named = {}, {}
 local listed = now .. ':' .. (now + timeoutSeconds * 1000) .. ':' .. expiresAt .. ':' .. ARGV[3]
@@ -144,6 +147,7 @@ local m = { s = 'IN_PROGRESS', y = ARGV[3], k = ARGV[4], o = timeoutSeconds, l =
 if ARGV[6] == '1' then m.x = ARGV[5] end
 redis.call('SET', commandKey, packRecord(m, ARGV[9]), 'PX', lifespanMs + graceMs)
 redis.call('ZADD', deadlinesKey, now + timeoutSeconds * 1000, id)
+redis.call('ZADD', dueGroupsKey, 'LT', now + timeoutSeconds * 1000, group) -- the group's earliest deadline, lowered only
 if ARGV[10] == '1' then redis.call('SET', idempotencyKey, id .. '\n' .. ARGV[11], 'PX', lifespanMs) end
 -- Only named boxes can have a device waiting: a '@tmp' box id is new, nobody can be polling it yet.
 for j = 1, #named, 2 do redis.call('PUBLISH', ARGV[14], named[j]) end

@@ -4,7 +4,8 @@
 
 KEYS[1] group base   KEYS[2] command (base .. 'c:' .. ARGV[1])
 ARGV[1] command id   ARGV[2] now (ms)   ARGV[3] group   ARGV[4] terminal slack (ms)
-KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
+KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' and the
+  group's bucket 'og' (includes/finish.lua) up front
 Returns
   {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
   {1, emitted, metaJson}   the command; emitted = 1 when this call wrote its TIMEOUT

@@ -5,7 +5,8 @@ KEYS[1] group base
 KEYS[2] the box: the command key of an @tmp box, or the named box hash (base .. 'n:' .. name)
 ARGV[1] kind: 't' (@tmp) | 'n' (named)   ARGV[2] command id of an @tmp box ('' for named)
 ARGV[3] bid   ARGV[4] mid   ARGV[5] now (ms)   ARGV[6] group   ARGV[7] terminal slack (ms)
-KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' up front
+KEYS after these: keys the script asked for (includes/declared.lua); callers pass base .. 'due', 'ob', 'oq' and the
+  group's bucket 'og' (includes/finish.lua) up front
 Returns
   {-9, key, ...}         keys it needs that were not declared: nothing was written, run it again with them
   {1, 0, type, timeout (s), lifespan (s), createdAt, externalId or nil, payload, clientId, command id}

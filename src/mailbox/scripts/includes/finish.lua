@@ -2,7 +2,19 @@
   terminal meta alone (the payload is dropped, never copied: nobody reads it once decided) with a TTL of
   the lifespan left plus the slack, drops the deadline, takes the messages out of their named boxes'
   pending indexes and appends the command's one CallbackEvent (JSON, same shape as types.ts) to the
-  group's outbox. A box only lists messages of IN_PROGRESS commands. ]]
+  group's outbox, and the group to its bucket's set of groups with outbox events (`og`, below). A box only
+  lists messages of IN_PROGRESS commands. ]]
+
+--[[ The index of groups with work due (keys.ts): per bucket `dg`, a sorted set group -> the earliest deadline the
+  group may have (accept lowers it, a sweep of the group sets it right or drops the group), and `og`, the set
+  of groups whose outbox may hold events (a terminal step adds the group, an acknowledgement that empties the
+  outbox drops it). Their keys share the slot of the group's keys and are found from the group base alone:
+  `P:{gb:<b>:<salt>}:g:<group>:` (Cluster) has them under `P:{gb:<b>:<salt>}:`, `P:{g:<group>}:` under `P:`. ]]
+local function indexBaseOf (base)
+  local open = string.find(base, '{', 1, true)
+  if string.sub(base, open + 1, open + 3) == 'gb:' then return string.sub(base, 1, string.find(base, '}', open, true)) .. ':' end
+  return string.sub(base, 1, open - 1)
+end
 
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 
@@ -40,6 +52,7 @@ local function finishCommand (base, group, id, m, state, now, slackMs)
   if m.r then event.response = m.r end
   redis.call('HSET', base .. 'ob', event.id, cjson.encode(event))
   redis.call('ZADD', base .. 'oq', now, event.id)
+  redis.call('SADD', indexBaseOf(base) .. 'og', group)
 end
 
 -- Whether every key finishCommand touches for command id (meta m) is declared; the missing ones are remembered.
@@ -48,6 +61,7 @@ local function canFinish (base, id, m)
   ok = declared(base .. 'due') and ok
   ok = declared(base .. 'ob') and ok
   ok = declared(base .. 'oq') and ok
+  ok = declared(indexBaseOf(base) .. 'og') and ok
   for _, d in ipairs(m.d) do
     if d[1] ~= '@tmp' then ok = declared(base .. 'q:' .. d[1]) and ok end
   end
