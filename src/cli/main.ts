@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util'
 import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.js'
 import { ConfigError, loadConfig } from '../config/load.js'
 import { createLogger } from '../server/logger.js'
+import { runFront } from '../server/front/front-process.js'
+import { connectToFront, isFrontWorker } from '../server/front/worker-link.js'
 import { startBroker } from '../server/start.js'
 import { VERSION } from '../version.js'
 import { runBench } from './bench.js'
@@ -59,9 +61,19 @@ async function start (args: string[]): Promise<number> {
   const loadOptions = { ...(values.config === undefined ? {} : { file: values.config }), overrides }
   const { config, notices } = await loadConfig(loadOptions)
   const logger = createLogger(config.broker.log)
-  for (const notice of notices) logger.info(notice)
-  if (config.source !== undefined) logger.info({ config: config.source }, 'configuration loaded')
-  await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true })
+  // A front's broker process loaded the same: its front has logged these.
+  if (!isFrontWorker()) {
+    for (const notice of notices) logger.info(notice)
+    if (config.source !== undefined) logger.info({ config: config.source }, 'configuration loaded')
+  }
+  if (isFrontWorker()) {
+    // The broker process of a front (below): the front accepts, this process serves what it hands over.
+    await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true, front: await connectToFront() })
+  } else if (config.server.frontProcess) {
+    await runFront(config, { logger, role, args: ['start', ...args] })
+  } else {
+    await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true })
+  }
   return -1
 }
 
