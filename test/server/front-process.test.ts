@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 import { apiKeyHeader } from '../../src/auth/api-key.js'
@@ -127,6 +128,23 @@ t.test('under a flood from another process, a fresh connection gets 200 or 503 a
   const metrics = (await fresh(broker, '/hermod/actuator/prometheus')).text
   const front = Number(/^hermod_requests_shed_total\{reason="front"\} (\d+)/m.exec(metrics)?.[1] ?? 0)
   t.ok(front > 0, `the front answered new connections itself (hermod_requests_shed_total{reason="front"} ${front})`)
+})
+
+t.test('behind the front, the slow-client timeouts still cut: dripped headers get 408 from the broker process', async (t) => {
+  const { broker } = await start(t, ['server.headers-timeout-ms=1000', 'server.connections-checking-interval-ms=100'])
+  const { port } = new URL(broker.url)
+  const socket = tlsConnect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false })
+  await once(socket, 'secureConnect')
+  let answer = ''
+  socket.setEncoding('utf8').on('data', (chunk: string) => { answer += chunk })
+  socket.on('error', () => {})
+  socket.write('GET /hermod/actuator/health/liveness HTTP/1.1\r\nHost: x\r\n')
+  const drip = setInterval(() => { if (socket.writable) socket.write('x-drip: 1\r\n') }, 200)
+  const guard = setTimeout(() => socket.destroy(), GUARD_MS)
+  await once(socket, 'close')
+  clearInterval(drip)
+  clearTimeout(guard)
+  t.match(answer, /^HTTP\/1\.1 408 .*HERMOD_REQUEST_TIMEOUT/s, 'cut by Node\'s connection checker in the broker process')
 })
 
 t.test('a broker process that dies takes its front with it; a killed front takes its broker process', async (t) => {
