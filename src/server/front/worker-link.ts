@@ -25,6 +25,8 @@ const send = (message: ToFront): void => { if (process.connected) process.send?.
 
 /** Waits for the front's TLS material (its first message). */
 export async function connectToFront (): Promise<FrontLink> {
+  // The front is gone (killed, also during start-up): nobody hands sockets any more; stop (gracefully once started).
+  process.once('disconnect', () => { process.kill(process.pid, 'SIGTERM') })
   const [message] = await once(process, 'message') as [ToWorker]
   if (message.t !== 'tls') throw new Error(`the front process sent ${message.t} before its TLS material`)
   const json = message.material as (Omit<TlsMaterial, 'options'> & { options: unknown }) | null
@@ -56,8 +58,6 @@ export async function connectToFront (): Promise<FrontLink> {
           app.server.closeIdleConnections()
         }
       })
-      // The front is gone (killed): nobody hands sockets any more; stop gracefully.
-      process.once('disconnect', () => { process.kill(process.pid, 'SIGTERM') })
     },
     ready () {
       if (broker === undefined) throw new Error('serve() before ready()')
