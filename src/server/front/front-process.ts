@@ -23,10 +23,11 @@ export interface FrontOptions {
  * it to be ready, then listens. A socket is accepted paused (no byte read here) and handed to the broker process
  * while that one reports on time and sheds nothing (worker-state.ts); otherwise this process answers it itself
  * (front-answers.ts: liveness 200, everything else 503 HERMOD_OVERLOADED, Connection: close). Its event loop does
- * nothing else, so a new connection is accepted, and answered, within milliseconds while the broker process's
- * loop is slow. SIGTERM / SIGINT stop accepting and stop the broker process gracefully, SIGHUP is passed on; the
- * front exits with the broker process's exit code, also when that one ends on its own. Resolves once listening;
- * when the broker process fails to start (it prints why), sets the exit code and resolves without listening.
+ * nothing else, so a new connection is accepted and answered without waiting for turns of the broker process's
+ * slow loop (docs/performance.md, Overload). SIGTERM / SIGINT stop accepting and stop the broker process
+ * gracefully, SIGHUP is passed on; the front exits with the broker process's exit code, also when that one ends
+ * on its own. Resolves once listening; when the broker process fails to start (it prints why), sets the exit
+ * code and resolves without listening.
  */
 export async function runFront (config: BrokerConfig, options: FrontOptions): Promise<void> {
   const { logger } = options
