@@ -30,7 +30,12 @@ const CONTENDED_CORES = 0.3
 const MAX_RETRIES = 1
 
 /** Overrides every broker under test gets besides the store: callbacks must not be the bottleneck. */
-const BROKER_OVERRIDES = { 'broker.callbacks.concurrency': '256', 'broker.callbacks.per-client-concurrency': '256' }
+/** `HERMOD_BENCH_SET='{"server.front-process":"false"}'` adds overrides (an A/B of one setting). */
+const BROKER_OVERRIDES: Record<string, string> = {
+  'broker.callbacks.concurrency': '256',
+  'broker.callbacks.per-client-concurrency': '256',
+  ...(process.env.HERMOD_BENCH_SET === undefined ? {} : JSON.parse(process.env.HERMOD_BENCH_SET) as Record<string, string>)
+}
 
 type Store = 'memory' | 'redis'
 type Kind = 'ceiling' | 'accept' | 'roundtrip' | 'autoanswer'

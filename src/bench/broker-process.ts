@@ -10,7 +10,7 @@ import { pinnedCommand } from './cpu-pinning.js'
 import { freePort } from './free-port.js'
 import type { BenchTarget } from './hermod-api.js'
 import { BenchClient } from './http-client.js'
-import { processCpuSeconds, processRssBytes } from './process-stats.js'
+import { overTree, processCpuSeconds, processRssBytes } from './process-stats.js'
 
 /** What the broker under test runs with. */
 export interface BrokerProcessOptions {
@@ -122,9 +122,10 @@ export async function startBrokerProcess (options: BrokerProcessOptions): Promis
       target,
       pid: child.pid,
       overrides,
-      rssBytes: () => processRssBytes(child.pid),
+      // The front process (server.front-process) and its broker process together.
+      rssBytes: () => overTree(child.pid, processRssBytes),
       output: () => child.output(),
-      cpuSeconds: () => processCpuSeconds(child.pid),
+      cpuSeconds: () => overTree(child.pid, processCpuSeconds),
       async stop () {
         await child.stop('SIGTERM')
         rmSync(dir, { recursive: true, force: true })

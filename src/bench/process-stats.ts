@@ -1,5 +1,5 @@
 // CPU time and resident memory of another process, read from /proc (Linux); null elsewhere.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on every mainstream Linux). */
 const USER_HZ = 100
@@ -26,6 +26,30 @@ export function processRssBytes (pid: number): number | null {
   }
 }
 
+/** `pid` and every process below it (/proc/<pid>/task/<tid>/children), e.g. a broker's front and its broker process. */
+export function processTree (pid: number): number[] {
+  const all = [pid]
+  for (let i = 0; i < all.length; i++) {
+    try {
+      const tasks = readdirSync(`/proc/${all[i]!}/task`)
+      for (const task of tasks) {
+        const text = readFileSync(`/proc/${all[i]!}/task/${task}/children`, 'utf8').trim()
+        if (text !== '') all.push(...text.split(/\s+/).map(Number))
+      }
+    } catch {
+      // gone meanwhile, or no /proc
+    }
+  }
+  return all
+}
+
+/** The sum of a value over `pid`'s process tree; null when it is null for `pid` itself. */
+export function overTree (pid: number, read: (pid: number) => number | null): number | null {
+  const [first, ...rest] = processTree(pid).map(read)
+  if (first === null || first === undefined) return null
+  return rest.reduce<number>((sum, value) => sum + (value ?? 0), first)
+}
+
 /**
  * CPU seconds of the whole machine so far (/proc/stat): `busy` is user + nice + system, the time
  * processes used (interrupts and softirqs, which loopback traffic causes, are left out); `total`
@@ -43,7 +67,7 @@ export function machineCpuSeconds (): { busy: number, total: number } | null {
 }
 
 /**
- * Measures average cores used by this process and by `pids` between `start()` and `stop()`, and
+ * Measures average cores used by this process and by `pids` (each with the processes below it) between `start()` and `stop()`, and
  * by everything else on the machine (`others`: a run that shared the CPUs with other work).
  */
 export class CpuMeter {
@@ -59,7 +83,7 @@ export class CpuMeter {
     this.self = process.cpuUsage()
     this.machine = machineCpuSeconds()
     for (const [name, pid] of Object.entries(this.pids)) {
-      if (pid !== undefined) this.others.set(name, { pid, at: processCpuSeconds(pid) })
+      if (pid !== undefined) this.others.set(name, { pid, at: overTree(pid, processCpuSeconds) })
     }
   }
 
@@ -72,7 +96,7 @@ export class CpuMeter {
     const used = process.cpuUsage(this.self)
     const cpuSeconds: Record<string, number | null> = { client: (used.user + used.system) / 1e6 }
     for (const [name, { pid, at }] of this.others) {
-      const now = processCpuSeconds(pid)
+      const now = overTree(pid, processCpuSeconds)
       cpuSeconds[name] = at === null || now === null ? null : now - at
     }
     const coresUsed = Object.fromEntries(Object.entries(cpuSeconds).map(([name, cpu]) => [name, cpu === null ? null : cores(cpu, seconds)]))

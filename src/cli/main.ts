@@ -3,12 +3,9 @@ import { parseArgs } from 'node:util'
 import { CLIENT_ID_PATTERN, generateClientYaml } from '../auth/generate-client.js'
 import { ConfigError, loadConfig } from '../config/load.js'
 import { createLogger } from '../server/logger.js'
-import { startBroker } from '../server/start.js'
+import { runFront } from '../server/front/front-process.js'
+import { connectToFront, isFrontWorker } from '../server/front/worker-link.js'
 import { VERSION } from '../version.js'
-import { runBench } from './bench.js'
-import { runDevice } from './device.js'
-import { runDlq } from './dlq.js'
-import { runHealthcheck } from './healthcheck.js'
 import { commandHelp, MAIN_HELP as HELP } from './help.js'
 
 async function main (argv: string[]): Promise<number> {
@@ -21,10 +18,11 @@ async function main (argv: string[]): Promise<number> {
   switch (command) {
     case 'start': return await start(rest)
     case 'generate-client': return generateClient(rest)
-    case 'dlq': return await runDlq(rest)
-    case 'device': return await runDevice(rest)
-    case 'healthcheck': return await runHealthcheck(rest)
-    case 'bench': return await runBench(rest)
+    // Loaded when used: a front process (server.front-process) keeps only what it needs in memory.
+    case 'dlq': return await (await import('./dlq.js')).runDlq(rest)
+    case 'device': return await (await import('./device.js')).runDevice(rest)
+    case 'healthcheck': return await (await import('./healthcheck.js')).runHealthcheck(rest)
+    case 'bench': return await (await import('./bench.js')).runBench(rest)
     case 'version': case '--version': case '-v':
       process.stdout.write(`${VERSION}\n`)
       return 0
@@ -59,9 +57,21 @@ async function start (args: string[]): Promise<number> {
   const loadOptions = { ...(values.config === undefined ? {} : { file: values.config }), overrides }
   const { config, notices } = await loadConfig(loadOptions)
   const logger = createLogger(config.broker.log)
-  for (const notice of notices) logger.info(notice)
-  if (config.source !== undefined) logger.info({ config: config.source }, 'configuration loaded')
-  await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true })
+  // A front's broker process loaded the same: its front has logged these.
+  if (!isFrontWorker()) {
+    for (const notice of notices) logger.info(notice)
+    if (config.source !== undefined) logger.info({ config: config.source }, 'configuration loaded')
+  }
+  if (isFrontWorker()) {
+    // The broker process of a front (below): the front accepts, this process serves what it hands over.
+    const { startBroker } = await import('../server/start.js')
+    await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true, front: await connectToFront() })
+  } else if (config.server.frontProcess) {
+    await runFront(config, { logger, role, args: ['start', ...args] })
+  } else {
+    const { startBroker } = await import('../server/start.js')
+    await startBroker(config, { logger, role, reload: loadOptions, handleSignals: true })
+  }
   return -1
 }
 

@@ -66,7 +66,8 @@ export function buildBrokerConfig (settings: Settings, context: BuildContext): {
         checkingInterval: server['connections-checking-interval-ms'],
         tlsHandshake: server['tls-handshake-timeout-ms']
       },
-      connections: { max: server['max-connections'], perAddress: server['max-connections-per-address'] }
+      connections: { max: server['max-connections'], perAddress: server['max-connections-per-address'] },
+      frontProcess: server['front-process'] as boolean
     },
     uriBase,
     publicUrl,

@@ -271,6 +271,8 @@ export const configSchema: SchemaNode = {
         'tls-handshake-timeout-ms': integer(10_000, 100, 600_000),
         'max-connections': integer(10_000, 0),
         'max-connections-per-address': integer(1000, 0),
+        // R29: `hermod-broker start` accepts connections in a front process and hands them to the broker (server/front/).
+        'front-process': flag(true),
         ssl: {
           type: 'object',
           default: {},

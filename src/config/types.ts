@@ -211,6 +211,11 @@ export interface BrokerConfig {
     timeouts: ServerTimeouts
     /** Open sockets allowed per instance and per remote address (0: no limit). */
     connections: { max: number, perAddress: number }
+    /**
+     * `hermod-broker start` only: a front process accepts the connections and hands them to the broker's process,
+     * or answers them itself while the broker is overloaded (server/front/). Embedded brokers ignore it.
+     */
+    frontProcess: boolean
   }
   /** Hermod's `uri-base`, normalised like contextPath (default '/rest'). */
   uriBase: string

@@ -60,6 +60,7 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   const summary = new ShedSummary(options.logger)
   const onShed = (reason: ShedReason): void => {
     broker.metrics.requestsShed.inc({ reason })
+    broker.metrics.shedCount++
     summary.shed(reason)
   }
   // under-pressure's signals, read by the raw request gate once the plugin is registered (below).

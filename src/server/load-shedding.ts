@@ -5,8 +5,8 @@ import type { FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { errorBody } from './error-handler.js'
 
-/** Why a request was shed; the label of hermod_requests_shed_total. */
-export type ShedReason = 'in-flight' | 'queue-time' | 'event-loop' | 'heap' | 'rss'
+/** Why a request was shed; the label of hermod_requests_shed_total (`front`: answered by the front process, server/front/). */
+export type ShedReason = 'in-flight' | 'queue-time' | 'event-loop' | 'heap' | 'rss' | 'front'
 
 export interface InFlightLimits {
   /** Requests in flight at once; 0: no limit. */
@@ -44,7 +44,7 @@ export class InFlightGauge {
   }
 
   /** Counts a request in and returns its start time, or says why it is refused. */
-  admit (): number | Exclude<ShedReason, 'event-loop' | 'heap' | 'rss'> {
+  admit (): number | Exclude<ShedReason, 'event-loop' | 'heap' | 'rss' | 'front'> {
     const { maxInFlight } = this.limits
     if (maxInFlight > 0 && this.inFlight >= maxInFlight) return 'in-flight'
     if (this.queued && this.inFlight >= Math.max(1, Math.floor((maxInFlight > 0 ? maxInFlight : 512) / 8))) return 'queue-time'
@@ -142,7 +142,8 @@ const pausedUntil = Symbol('hermod.pausedUntil')
 type PausableSocket = Socket & { [pausedUntil]?: number, _paused?: boolean }
 
 /**
- * Stops reading from `socket` for `ms` after a shed answer: its client is told to come back after Retry-After,
+ * Stops reading from `socket` for `ms` and a random part of it (up to half: paused sockets do not all resume
+ * in the same event-loop turn) after a shed answer: its client is told to come back after Retry-After,
  * and a client that pipelines or resends at once (an attack) is made to. Every request it already sent is
  * still answered, later; while it is paused the event loop serves the others and new connections. Node's own
  * back-pressure pause (`_paused`) is left alone.
@@ -150,12 +151,13 @@ type PausableSocket = Socket & { [pausedUntil]?: number, _paused?: boolean }
 export function pauseSocket (socket: Socket | undefined, ms: number): void {
   const s = socket as PausableSocket | undefined
   if (s === undefined || ms <= 0 || s.destroyed || s[pausedUntil] !== undefined) return
-  s[pausedUntil] = Date.now() + ms
+  const pause = ms + Math.floor(Math.random() * ms / 2)
+  s[pausedUntil] = Date.now() + pause
   s.pause()
   setTimeout(() => {
     s[pausedUntil] = undefined
     if (!s.destroyed && s._paused !== true) s.resume()
-  }, ms).unref()
+  }, pause).unref()
 }
 
 /** What the request gate asks besides the in-flight gauge: under-pressure's signals, once the app has them. */

@@ -33,10 +33,13 @@ export class BrokerMetrics {
 
   readonly requestsShed = new Counter({
     name: 'hermod_requests_shed_total',
-    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*)',
+    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*); front: new connections the front process answered itself (server.front-process)',
     labelNames: ['reason'] as const,
     registers: [this.registry]
   })
+
+  /** Requests this process shed so far (the same count as requestsShed without `front`, read synchronously). */
+  shedCount = 0
 
   constructor (queue: CallbackQueue, waiters: BoxWaiters, inFlight?: { size: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hermod_' })

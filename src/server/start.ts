@@ -6,7 +6,9 @@ import { describeConfig, loadConfig } from '../config/load.js'
 import type { BrokerConfig } from '../config/types.js'
 import { createBroker, type Broker } from './broker.js'
 import { assertStartable, startWarnings, type BrokerRole } from './start-checks.js'
-import { loadTlsMaterial, type TlsMaterial } from './tls.js'
+import type { FrontLink } from './front/worker-link.js'
+import { listenError, listeningLine, logSelfSigned } from './start-report.js'
+import { loadTlsMaterial } from './tls.js'
 
 export interface StartOptions {
   logger: Logger
@@ -15,6 +17,8 @@ export interface StartOptions {
   reload?: Parameters<typeof loadConfig>[0]
   /** Install signal handlers (the CLI does; embedding code and tests usually do not). */
   handleSignals?: boolean
+  /** Forked by a front process (server.front-process): serve the sockets it hands over instead of listening. */
+  front?: FrontLink
 }
 
 /**
@@ -27,8 +31,11 @@ export async function startBroker (config: BrokerConfig, options: StartOptions):
   const { logger } = options
   assertStartable(config, options.role ?? 'all')
   for (const warning of startWarnings(config)) logger.warn(warning)
-  const tls = await loadTlsMaterial(config.server.ssl, { hostnames: [config.fqdn], dataDir: config.broker.dataDir })
-  if (tls?.source === 'self-signed') logSelfSigned(logger, tls)
+  const { front } = options
+  const tls = front !== undefined
+    ? front.tls
+    : await loadTlsMaterial(config.server.ssl, { hostnames: [config.fqdn], dataDir: config.broker.dataDir })
+  if (tls?.source === 'self-signed' && front === undefined) logSelfSigned(logger, tls)
   const broker = await createBroker(config, {
     logger,
     ...(options.role === undefined ? {} : { role: options.role }),
@@ -36,26 +43,25 @@ export async function startBroker (config: BrokerConfig, options: StartOptions):
     // Timeouts and connection limits come from config.server (http-server.ts).
     server: tls === null ? {} : { https: tls.options }
   })
-  try {
-    await broker.app.listen({ port: config.server.port, host: config.server.address, listenTextResolver: (address) => `socket bound at ${address}` })
-  } catch (err) {
-    await broker.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing after a failed start failed'))
-    throw listenError(err as NodeJS.ErrnoException, config)
+  if (front !== undefined) {
+    front.serve(broker)
+    await broker.app.ready()
+  } else {
+    try {
+      await broker.app.listen({ port: config.server.port, host: config.server.address, listenTextResolver: (address) => `socket bound at ${address}` })
+    } catch (err) {
+      await broker.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing after a failed start failed'))
+      throw listenError(err as NodeJS.ErrnoException, config)
+    }
   }
   broker.start()
-  const scheme = tls === null ? 'http' : 'https'
-  const port = (broker.app.server.address() as AddressInfo).port
-  logger.info({
-    url: `${scheme}://localhost:${port}${config.server.contextPath}${config.uriBase}`,
-    port,
-    // The process to signal: `kill -HUP <pid>` reloads allowed-clients, SIGTERM stops gracefully.
-    pid: process.pid,
-    role: options.role ?? 'all',
-    publicUrl: config.publicUrl,
-    store: config.broker.store,
-    clients: config.allowedClients.length,
-    docs: `${scheme}://localhost:${port}${config.server.contextPath}/swagger-ui`
-  }, 'hermod-broker listening')
+  if (front !== undefined) {
+    front.ready()
+    logger.debug({ pid: process.pid }, 'broker process serving the connections of its front process')
+  } else {
+    const port = (broker.app.server.address() as AddressInfo).port
+    logger.info(listeningLine(config, tls !== null, port, options.role ?? 'all'), 'hermod-broker listening')
+  }
 
   if (options.handleSignals === true) {
     closeWithGrace({ delay: 20_000, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
@@ -73,25 +79,4 @@ export async function startBroker (config: BrokerConfig, options: StartOptions):
     })
   }
   return broker
-}
-
-function logSelfSigned (logger: Logger, tls: TlsMaterial): void {
-  const { kept } = tls
-  const use = '(development only; configure server.ssl.key-store for real use)'
-  if (kept === undefined || 'problem' in kept) {
-    logger.warn({ sha256: tls.fingerprint256, ...(kept === undefined ? {} : { problem: kept.problem }) }, `TLS: generated a self-signed certificate for localhost, kept in memory only: a new one at every start ${use}`)
-  } else if (kept.reused) {
-    logger.warn({ sha256: tls.fingerprint256, dir: kept.dir }, `TLS: self-signed certificate for localhost reused from ${kept.dir} (delete the folder for a new one) ${use}`)
-  } else {
-    logger.warn({ sha256: tls.fingerprint256, dir: kept.dir }, `TLS: generated a self-signed certificate for localhost, kept in ${kept.dir} for the next starts ${use}`)
-  }
-}
-
-/** The listen error with what to do about the usual causes; the original stays as `cause`. */
-function listenError (err: NodeJS.ErrnoException, config: BrokerConfig): Error {
-  const where = `${config.server.address} port ${config.server.port}`
-  if (err.code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: the port is in use by another process (stop it, or choose another with --port N / SERVER_PORT)`, { cause: err })
-  if (err.code === 'EACCES') return new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; choose another with --port N / SERVER_PORT)`, { cause: err })
-  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: no interface has that address (check server.address)`, { cause: err })
-  return err
 }

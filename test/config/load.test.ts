@@ -66,7 +66,8 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     contextPath: '/hermod',
     ssl: { enabled: true, clientAuth: 'none' },
     timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
-    connections: { max: 10_000, perAddress: 1000 }
+    connections: { max: 10_000, perAddress: 1000 },
+    frontProcess: true
   })
   t.equal(config.uriBase, '/rest')
   t.equal(config.fqdn, hostname())

@@ -28,7 +28,8 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       contextPath: '/hermod',
       ssl: { enabled: false, clientAuth: 'none' },
       timeouts: { headers: 10_000, request: 30_000, idle: 30_000, keepAlive: 72_000, checkingInterval: 1000, tlsHandshake: 10_000 },
-      connections: { max: 0, perAddress: 0 }
+      connections: { max: 0, perAddress: 0 },
+      frontProcess: false
     },
     uriBase: '/rest',
     publicUrl: 'https://broker.example:20400/hermod/rest/ms',

@@ -1,0 +1,83 @@
+// The front process's own server: what a new connection gets while the broker process is overloaded (R29).
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https'
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+import type { BrokerConfig } from '../../config/types.js'
+import { ConnectionLimiter, refusalOf } from '../connection-limit.js'
+import { errorBody, handleClientError } from '../error-handler.js'
+import { OVERLOADED_JSON, sendRaw503 } from '../load-shedding.js'
+
+const LIVE_JSON = JSON.stringify({ status: 'UP' })
+const SHUTTING_DOWN_JSON = JSON.stringify(errorBody(503, 'HERMOD_SHUTTING_DOWN', 'The broker is shutting down; try again (another instance)'))
+
+/** How long a socket is still read (and what arrives dropped) after its answer and FIN, at most, ms. */
+const LINGER_MS = 2000
+
+/**
+ * Replaces Node's close after a Connection: close answer (end, then destroy once written): a socket closed with
+ * unread bytes (a client's pipelined requests) sends a TCP reset, and a reset can make the client's kernel drop
+ * the answer before it is read. Lingering close, as HTTP servers do: FIN after the answer, then read and drop
+ * until the client closes too, for LINGER_MS at most.
+ */
+function lingerClose (this: Socket): void {
+  this.end()
+  const timer = setTimeout(() => this.destroy(), LINGER_MS).unref()
+  this.once('close', () => clearTimeout(timer))
+  this.once('end', () => this.destroy())
+}
+
+/** What the answers depend on, read per request. */
+export interface FrontAnswerState {
+  /** The broker process reported within the liveness window: liveness is UP. */
+  alive (): boolean
+  /** SIGTERM received: everything but liveness is HERMOD_SHUTTING_DOWN. */
+  closing (): boolean
+  /** Counts a request answered 503 here. */
+  shed (): void
+}
+
+/**
+ * An http(s) server on the broker's own TLS material and timeouts, fed sockets by the front: liveness
+ * (`{context-path}/actuator/health/liveness`) answers 200 UP while the broker process is alive, every other
+ * request `503 HERMOD_OVERLOADED` with Retry-After: 1. Every answer has Connection: close (a lingering close), so
+ * the client's next connection is offered to the broker process again, and the front keeps no connection: a
+ * client kept here and answered 503 per request would cost this loop more than its reconnection (measured,
+ * docs/performance.md). Malformed requests get the broker's own error bodies.
+ */
+export function createFrontAnswers (config: BrokerConfig, https: HttpsOptions | null, state: FrontAnswerState, logger: Logger): Server {
+  const liveness = `${config.server.contextPath}/actuator/health/liveness`
+  const t = config.server.timeouts
+  const options = {
+    headersTimeout: Math.min(t.headers, t.request),
+    requestTimeout: t.request,
+    keepAliveTimeout: t.keepAlive,
+    connectionsCheckingInterval: t.checkingInterval,
+    requireHostHeader: false
+  }
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    const path = request.url?.split('?')[0]
+    if (path === liveness && request.method === 'GET' && state.alive()) {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(LIVE_JSON), connection: 'close' })
+      response.end(LIVE_JSON)
+      return
+    }
+    if (state.closing()) return sendRaw503(response, SHUTTING_DOWN_JSON, true)
+    if (refusalOf(request.socket) !== undefined) return sendRaw503(response, OVERLOADED_JSON, true)
+    // Counted once written: pipelined requests behind an answer with Connection: close are never answered.
+    response.once('finish', state.shed)
+    sendRaw503(response, OVERLOADED_JSON, true)
+  }
+  const server = https === null
+    ? createHttpServer(options, handler)
+    : createHttpsServer({ ...https, ...options, handshakeTimeout: t.tlsHandshake }, handler)
+  server.setTimeout(t.idle)
+  // The connection limits hold here too (the sockets kept here are not the broker process's to count).
+  new ConnectionLimiter(config.server.connections).attach(server, https !== null)
+  server.on(https === null ? 'connection' : 'secureConnection', (socket: Socket) => { socket.destroySoon = lingerClose })
+  const context = { log: logger }
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => { handleClientError.call(context as never, error, socket) })
+  // Sockets are emitted into it, it never listens: this starts Node's checker of headersTimeout and requestTimeout.
+  server.emit('listening')
+  return server
+}
