@@ -100,4 +100,6 @@ main(process.argv.slice(2)).then((code) => {
     process.stderr.write(`hermod-broker: ${(err as Error).message ?? String(err)}\n`)
     process.exitCode = 1
   }
+  // A front's broker process that could not start: its IPC channel would keep it (and so the front) alive.
+  if (isFrontWorker()) process.exit()
 })

@@ -145,6 +145,7 @@ function buildBrokerSettings (
     overload: {
       maxEventLoopDelayMs: broker.overload['max-event-loop-delay-ms'],
       maxInFlight: broker.overload['max-in-flight'],
+      maxInFlightPerConnection: broker.overload['max-in-flight-per-connection'],
       maxQueueMs: broker.overload['max-queue-ms'],
       shedPauseMs: broker.overload['shed-pause-ms'],
       maxHeapUsedBytes: broker.overload['max-heap-used-bytes'],

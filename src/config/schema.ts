@@ -211,6 +211,7 @@ const brokerSchema: SchemaNode = {
       properties: {
         'max-event-loop-delay-ms': integer(1000, 0),
         'max-in-flight': integer(512, 0),
+        'max-in-flight-per-connection': integer(32, 0, 100000),
         'max-queue-ms': integer(1000, 0, 600_000),
         'shed-pause-ms': integer(1000, 0, 60_000),
         // No schema default: absent means derived from the heap limit (server/app.ts memoryLimits).

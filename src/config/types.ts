@@ -151,6 +151,8 @@ export interface BrokerSettings {
     maxEventLoopDelayMs: number
     /** Requests in flight at once (health, metrics and waiting long polls not counted); past it 503. */
     maxInFlight: number
+    /** Requests of one connection in flight at once (pipelined); past it that connection's next gets 503 alone. 0: no cap. */
+    maxInFlightPerConnection: number
     /** Past this queue time (the quickest request of the last 100 ms window), ms, only an eighth of maxInFlight is admitted. */
     maxQueueMs: number
     /** A socket whose request was shed is not read for this long, ms (its Retry-After, enforced); 0: off. */

@@ -60,7 +60,8 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
   const summary = new ShedSummary(options.logger)
   const onShed = (reason: ShedReason): void => {
     broker.metrics.requestsShed.inc({ reason })
-    broker.metrics.shedCount++
+    // A connection over its own cap is that client's doing, not overload: the front keeps handing connections over.
+    if (reason !== 'connection') broker.metrics.shedCount++
     summary.shed(reason)
   }
   // under-pressure's signals, read by the raw request gate once the plugin is registered (below).
@@ -72,7 +73,8 @@ export async function buildApp (broker: BrokerContext, options: BuildAppOptions 
     pressure: () => pressure(),
     onShed,
     onRefused: (scope) => { broker.metrics.connectionsRefused.inc({ scope }) },
-    pauseMs: config.broker.overload.shedPauseMs
+    pauseMs: config.broker.overload.shedPauseMs,
+    perConnection: config.broker.overload.maxInFlightPerConnection
   })
   broker.metrics.watchConnections(limiter)
   const app = Fastify({

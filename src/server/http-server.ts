@@ -23,6 +23,8 @@ export interface ServerHooks {
   onRefused: (scope: RefusalScope) => void
   /** How long a shed request's socket is not read, ms (broker.overload.shed-pause-ms). */
   pauseMs: number
+  /** Requests one connection may have in flight (broker.overload.max-in-flight-per-connection); 0: no cap. */
+  perConnection?: number
 }
 
 /**
@@ -30,7 +32,8 @@ export interface ServerHooks {
  * connection checker (every `checkingInterval`) applies them from the first socket on: headers must be complete
  * within `headers`, the whole request (body included) within `request` (a 408 HERMOD_REQUEST_TIMEOUT, then
  * the socket closes), a socket without traffic either way closes after `idle` (also one whose client stops
- * reading a response), a kept-alive one after `keepAlive` between requests, a TLS handshake must finish within
+ * reading a response the socket's buffers cannot hold), a kept-alive one after `keepAlive` between requests (Node
+ * counts a socket whose answers all went to the kernel as kept alive, read or not), a TLS handshake must finish within
  * `tlsHandshake`. None of them cuts a long poll: its request is complete when it starts waiting, and it
  * extends its socket's idle timeout by its wait (device-routes.ts). Requests reach Fastify through two raw checks:
  * a socket over a connection limit gets 503 HERMOD_TOO_MANY_CONNECTIONS and closes, an overloaded broker

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { errorBody } from './error-handler.js'
 
 /** Why a request was shed; the label of hermod_requests_shed_total (`front`: answered by the front process, server/front/). */
-export type ShedReason = 'in-flight' | 'queue-time' | 'event-loop' | 'heap' | 'rss' | 'front'
+export type ShedReason = 'in-flight' | 'queue-time' | 'event-loop' | 'heap' | 'rss' | 'front' | 'connection'
 
 export interface InFlightLimits {
   /** Requests in flight at once; 0: no limit. */
@@ -139,6 +139,8 @@ export function sendRaw503 (response: ServerResponse, json: string, close = fals
 }
 
 const pausedUntil = Symbol('hermod.pausedUntil')
+const onSocket = Symbol('hermod.requestsInFlight')
+type CountedSocket = Socket & { [onSocket]?: number }
 type PausableSocket = Socket & { [pausedUntil]?: number, _paused?: boolean }
 
 /**
@@ -172,11 +174,30 @@ export type PressureCheck = () => ShedReason | undefined
  */
 export function gateRequests (
   handler: (request: IncomingMessage, response: ServerResponse) => void,
-  options: { gauge: InFlightGauge, exempt: string, pressure: PressureCheck, onShed: (reason: ShedReason) => void, pauseMs: number }
+  options: {
+    gauge: InFlightGauge,
+    exempt: string,
+    pressure: PressureCheck,
+    onShed: (reason: ShedReason) => void,
+    pauseMs: number
+    /** Requests one connection may have in flight (pipelined); past it that connection alone is shed (`connection`). 0: no cap. */
+    perConnection?: number
+  }
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const { gauge, exempt, pressure, onShed, pauseMs } = options
+  const perConnection = options.perConnection ?? 0
   return (request, response) => {
     if (request.url?.startsWith(exempt) === true) return handler(request, response)
+    // One client pipelining hundreds of requests must not use up the instance's in-flight budget and get every other client shed.
+    const socket = request.socket as CountedSocket
+    if (perConnection > 0 && (socket[onSocket] ?? 0) >= perConnection) {
+      onShed('connection')
+      sendRaw503(response, OVERLOADED_JSON)
+      pauseSocket(socket, pauseMs)
+      return
+    }
+    socket[onSocket] = (socket[onSocket] ?? 0) + 1
+    response.once('close', () => { socket[onSocket] = (socket[onSocket] ?? 1) - 1 })
     const reason = pressure() ?? gauge.admit()
     if (typeof reason === 'string') {
       onShed(reason)

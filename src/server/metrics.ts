@@ -33,7 +33,7 @@ export class BrokerMetrics {
 
   readonly requestsShed = new Counter({
     name: 'hermod_requests_shed_total',
-    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*); front: new connections the front process answered itself (server.front-process)',
+    help: 'Requests answered 503 HERMOD_OVERLOADED, by signal: in-flight, queue-time, event-loop, heap, rss (broker.overload.*); connection: one connection past max-in-flight-per-connection; front: new connections the front process answered itself (server.front-process)',
     labelNames: ['reason'] as const,
     registers: [this.registry]
   })

@@ -101,6 +101,7 @@ t.test('without a file: built-in defaults, and the documented derived values', a
     overload: {
       maxEventLoopDelayMs: 1000,
       maxInFlight: 512,
+      maxInFlightPerConnection: 32,
       maxQueueMs: 1000,
       shedPauseMs: 1000,
       maxHeapUsedBytes: undefined,

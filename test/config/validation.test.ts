@@ -159,7 +159,7 @@ broker:
   admin: { username: ops, password: pw }
   dev-sink: true
   dev: { console: false }
-  overload: { max-event-loop-delay-ms: 500, max-in-flight: 64, max-queue-ms: 250, shed-pause-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
+  overload: { max-event-loop-delay-ms: 500, max-in-flight: 64, max-in-flight-per-connection: 8, max-queue-ms: 250, shed-pause-ms: 500, max-heap-used-bytes: 1000000, max-rss-bytes: 2000000, start-grace-ms: 100 }
   rate-limit: { enabled: true, window-ms: 10000, per-client-max: 50, per-box-max: 5, per-address-max: 20 }
   log: { level: warn, pretty: false }
   trust-proxy: 10.0.0.0/8
@@ -190,6 +190,7 @@ broker:
     overload: {
       maxEventLoopDelayMs: 500,
       maxInFlight: 64,
+      maxInFlightPerConnection: 8,
       maxQueueMs: 250,
       shedPauseMs: 500,
       maxHeapUsedBytes: 1000000,

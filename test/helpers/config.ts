@@ -67,7 +67,14 @@ export function testConfig (patch: DeepPartial<BrokerConfig> & { allowedClients?
       dev: { enabled: false, deliveryLogSize: 1000, autoAnswer: { enabled: false, profile: 'default', rules: [] } },
       contentProvider: { timeoutMs: 2000 },
       overload: {
-        maxEventLoopDelayMs: 0, maxInFlight: 0, maxQueueMs: 0, shedPauseMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, startGraceMs: 0
+        maxEventLoopDelayMs: 0,
+        maxInFlight: 0,
+        maxInFlightPerConnection: 0,
+        maxQueueMs: 0,
+        shedPauseMs: 0,
+        maxHeapUsedBytes: 0,
+        maxRssBytes: 0,
+        startGraceMs: 0
       },
       rateLimit: { enabled: false, windowMs: 60000, perClientMax: 6000, perBoxMax: 600, perAddressMax: 6000 },
       log: { level: 'silent', pretty: false },

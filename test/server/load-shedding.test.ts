@@ -130,3 +130,29 @@ t.test('a pipelined request whose socket closes before its turn is not left coun
   while (broker.context.inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(broker.context.inFlight.size, 0, 'every request counted out once its socket closed')
 })
+
+t.test('max-in-flight-per-connection: a client pipelining past it gets 503 on its own connection; other clients and the instance budget are untouched', async (t) => {
+  const broker = await createBroker(testConfig({ broker: { overload: { maxInFlight: 100, maxInFlightPerConnection: 4 } } }))
+  t.teardown(() => broker.close())
+  await broker.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (broker.app.server.address() as AddressInfo).port
+  const socket = connect({ port, host: '127.0.0.1' })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  let answers = ''
+  socket.setEncoding('utf8').on('data', (chunk: string) => { answers += chunk })
+  // Ten requests in one write: Node hands all ten to the server before the first is answered.
+  socket.write('GET /hermod/v3/api-docs HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(10))
+  const other = await request(`http://127.0.0.1:${port}/hermod/v3/api-docs`)
+  t.equal(other.statusCode, 200, 'another connection meanwhile: served')
+  await other.body.dump()
+  const deadline = Date.now() + 10_000
+  while ((answers.match(/HTTP\/1\.1 \d{3}/g) ?? []).length < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  socket.destroy()
+  const statuses = (answers.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((line) => Number(line.slice(9)))
+  t.same(statuses, [200, 200, 200, 200, 503, 503, 503, 503, 503, 503], 'four admitted, the six past the cap shed, in order')
+  t.match(answers, /HERMOD_OVERLOADED/)
+  const metrics = await broker.app.inject({ method: 'GET', url: '/hermod/actuator/prometheus' })
+  t.match(metrics.body, /hermod_requests_shed_total\{reason="connection"\} 6/, 'counted under its own reason')
+  t.equal(broker.context.metrics.shedCount, 0, 'not overload: a front would keep handing connections over')
+})

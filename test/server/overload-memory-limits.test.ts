@@ -40,7 +40,9 @@ t.test('the app applies them: a heap limit below the heap in use sheds, the deri
   const tiny = await buildTestBroker(t, testConfig({ broker: { overload: { maxHeapUsedBytes: 1 } } }))
   t.equal(await firstShed(tiny, 100), 503, 'shed past a configured heap limit')
   const derived = testConfig()
-  derived.broker.overload = { maxEventLoopDelayMs: 0, maxInFlight: 0, maxQueueMs: 0, shedPauseMs: 0, startGraceMs: 0 }
+  derived.broker.overload = {
+    maxEventLoopDelayMs: 0, maxInFlight: 0, maxInFlightPerConnection: 0, maxQueueMs: 0, shedPauseMs: 0, startGraceMs: 0
+  }
   const normal = await buildTestBroker(t, derived)
   t.equal(await firstShed(normal, 10), undefined, 'the derived limits leave a normal heap alone')
 })

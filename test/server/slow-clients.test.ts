@@ -62,38 +62,44 @@ t.test('a body dripped a byte at a time is cut after server.request-timeout-ms (
   t.match(answer, /^HTTP\/1\.1 408 .*HERMOD_REQUEST_TIMEOUT/s)
 })
 
-t.test('a client that never reads its answers is cut after server.idle-timeout-ms', async (t) => {
-  const { broker, port } = await listening(t, config())
-  const socket = await open(port)
-  socket.pause()
-  // Far more answer bytes (the OpenAPI document, pipelined) than the socket buffers on both sides hold.
-  const one = 'GET /hermod/v3/api-docs HTTP/1.1\r\nHost: x\r\n\r\n'
-  socket.write(one.repeat(2000))
-  const connections = async (): Promise<number> => await new Promise((resolve, reject) => {
-    broker.app.server.getConnections((err, count) => err === null ? resolve(count) : reject(err))
-  })
-  const started = Date.now()
-  while (await connections() > 0 && Date.now() - started < GENEROUS_MS) await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal(await connections(), 0, 'the server closed the socket it could not write to')
-  socket.destroy()
-})
+/** Long bounds for every timeout but the one a test is about (none of them may cut its client first). */
+const LONG = { headers: 60_000, request: 60_000, idle: 60_000, keepAlive: 60_000, checkingInterval: 100, tlsHandshake: 60_000 }
 
-t.test('a TLS client that never reads its answers is cut after server.idle-timeout-ms', async (t) => {
-  const tls = await loadTlsMaterial({ enabled: true, clientAuth: 'none' })
-  const { broker, port } = await listening(t, config(), tls!.options)
-  const socket = await new Promise<TLSSocket>((resolve) => {
-    const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
-  })
+/**
+ * A socket (TLS with `tls`) that pipelines `count` requests for the OpenAPI document (~90 KB each) and never reads;
+ * true once the server holds no socket, within GENEROUS_MS.
+ */
+async function neverReads (t: Test, timeouts: typeof LONG, count: number, tls = false): Promise<boolean> {
+  const material = tls ? await loadTlsMaterial({ enabled: true, clientAuth: 'none' }) : null
+  const { broker, port } = await listening(t, testConfig({ server: { timeouts } }), material?.options)
+  const socket = material === null
+    ? await open(port)
+    : await new Promise<TLSSocket>((resolve) => { const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s)) })
   socket.on('error', () => {})
   socket.pause()
-  socket.write('GET /hermod/v3/api-docs HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2000))
+  socket.write('GET /hermod/v3/api-docs HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(count))
   const connections = async (): Promise<number> => await new Promise((resolve, reject) => {
-    broker.app.server.getConnections((err, count) => err === null ? resolve(count) : reject(err))
+    broker.app.server.getConnections((err, n) => err === null ? resolve(n) : reject(err))
   })
   const started = Date.now()
   while (await connections() > 0 && Date.now() - started < GENEROUS_MS) await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal(await connections(), 0, 'the server closed the TLS socket it could not write to')
+  const cut = await connections() === 0
   socket.destroy()
+  return cut
+}
+
+t.test('a TLS client that pipelines more than the server parses before it stops reading (2,000 at once) is cut at once, whatever the timeouts', async (t) => {
+  t.ok(await neverReads(t, LONG, 2000, true), 'closed with every timeout at 60 s: the decrypted rest reached the paused parser (HPE_PAUSED)')
+})
+
+t.test('a client that never reads answers the socket buffers hold (10) is cut after server.keep-alive-timeout-ms', async (t) => {
+  t.ok(await neverReads(t, { ...LONG, keepAlive: 1000 }, 10), 'every answer went to the kernel: the socket counts as kept alive')
+  t.ok(await neverReads(t, { ...LONG, keepAlive: 1000 }, 10, true), 'over TLS too')
+})
+
+t.test('a client that never reads answers the socket buffers cannot hold is cut after server.idle-timeout-ms', async (t) => {
+  t.ok(await neverReads(t, { ...LONG, idle: 1000 }, 200), '200 answers (~18 MB): some left to write, no traffic for the idle timeout')
+  t.ok(await neverReads(t, { ...LONG, idle: 1000 }, 2000), '2,000 over plain HTTP: the same (Node stops reading before the rest arrives)')
 })
 
 t.test('a TLS socket that never starts its handshake is closed after server.tls-handshake-timeout-ms', async (t) => {
