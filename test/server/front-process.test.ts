@@ -94,6 +94,12 @@ t.test('the front hands its connections to the broker process: accepts, health a
   t.match(broker.output(), /"msg":"shutting down"/)
 })
 
+t.test('a client opening 40 connections at once (a pool warming up) gets 200 on every one: the front hands them all over', async (t) => {
+  const { broker } = await start(t)
+  const answers = await Promise.all(Array.from({ length: 40 }, async () => await fresh(broker, '/hermod/rest/command/sign', SIGN)))
+  t.same(answers.map((a) => a.status), answers.map(() => 200), 'no 503 from the front for a burst of new connections at normal load')
+})
+
 t.test('under a flood from another process, a fresh connection gets 200 or 503 and liveness 200; full service after', async (t) => {
   // max-in-flight 4: the broker process sheds at once, so the front answers new connections itself.
   const { broker } = await start(t, ['broker.overload.max-in-flight=4', 'server.max-connections-per-address=0'])

@@ -1,8 +1,12 @@
 // What the front knows of the broker process: its heartbeats, and the sockets waiting to be handed to it (R29).
 import { BEAT_INTERVAL_MS } from './messages.js'
 
-/** A broker process that has not reported for this long is too busy for new connections, ms. */
-export const STALE_AFTER_MS = 6 * BEAT_INTERVAL_MS
+/**
+ * A broker process that has not reported for this long is too busy for new connections, ms: as long as the
+ * event-loop delay that sheds (broker.overload.max-event-loop-delay-ms' default), so a loop that is merely slow
+ * for a moment (a burst of handshakes, a GC pause) does not have the front refuse connections.
+ */
+export const STALE_AFTER_MS = 20 * BEAT_INTERVAL_MS
 
 /** A broker process that has not reported for this long is not alive: the front's liveness says 503, ms. */
 export const NOT_ALIVE_AFTER_MS = 10_000
@@ -11,7 +15,7 @@ export const NOT_ALIVE_AFTER_MS = 10_000
  * Sockets handed over but not yet written to the IPC channel at most. Node passes one handle per round trip
  * (the receiver's ACK comes from its event loop), so a queue here waits for the broker's event loop.
  */
-export const MAX_QUEUED_HANDOVERS = 8
+export const MAX_QUEUED_HANDOVERS = 256
 
 /**
  * Whether a new connection goes to the broker process: only while it reports on time (its event loop turns
