@@ -1,8 +1,9 @@
 // Spawning and reaping the redis-server processes of a multi-node test topology (cluster, Sentinel set).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { waitForPong } from './redis-server.js'
+
+export { freePortPairs } from '../../src/bench/free-port.js'
 
 /** One redis-server (or sentinel) process of a topology, restartable on its port with the same arguments. */
 export class RedisProcess {
@@ -47,30 +48,6 @@ export class RedisProcess {
 
   /** Synchronous last resort for process exit. */
   killNow (): void { this.child?.kill('SIGKILL') }
-}
-
-/** True when nothing listens on 127.0.0.1:`port` (checked by binding it). */
-async function canBind (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
-
-/**
- * `count` distinct free ports below 55535 whose port + 10000 (the cluster bus port) is free too.
- * Random picks in 20000..55534, each checked by binding both.
- */
-export async function freePortPairs (count: number): Promise<number[]> {
-  const ports: number[] = []
-  for (let tries = 0; ports.length < count; tries++) {
-    if (tries > 500) throw new Error('no free port pairs (port, port + 10000) found')
-    const port = 20000 + Math.floor(Math.random() * 35535)
-    if (ports.some((p) => Math.abs(p - port) < 2 || p === port + 10000 || p + 10000 === port)) continue
-    if (await canBind(port) && await canBind(port + 10000)) ports.push(port)
-  }
-  return ports
 }
 
 /** Polls `check` every 100 ms until it returns true, or throws `what` after `timeoutMs`. */
