@@ -45,7 +45,14 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
   const nodeOptions: RedisOptions = { ...userRedisOptions(config.options), ...connectionOptions }
   if (config.cluster !== undefined) {
     const { retryStrategy: _nodeRetry, ...perNode } = nodeOptions
-    return new Cluster(config.cluster.nodes, clusterOptions(config, perNode))
+    const cluster = new Cluster(config.cluster.nodes, clusterOptions(config, perNode))
+    // A node the slot map names but the broker cannot reach (behind NAT without natMap, TLS missing, ...) only says so in a
+    // 'node error'; the connection's 'error' then says "Cluster isn't ready" at most. Passed on, with the node, to whoever
+    // logs the connection's errors (throttled there).
+    cluster.on('node error', (err: Error, address: string) => {
+      if (cluster.listenerCount('error') > 0) cluster.emit('error', new Error(`redis cluster node ${address}: ${err.message}`))
+    })
+    return cluster
   }
   if (config.sentinel !== undefined) {
     const sentinel = config.sentinel

@@ -1,5 +1,6 @@
 // Spawning and reaping the redis-server processes of a multi-node test topology (cluster, Sentinel set).
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { ConnectionOptions } from 'node:tls'
 import { Redis } from 'ioredis'
 import { waitForPong } from './redis-server.js'
 
@@ -10,8 +11,16 @@ export class RedisProcess {
   private child: ChildProcess | undefined
   private stderr = ''
 
-  /** @param password set when the process requires one (readiness is then an authenticated PING) */
-  constructor (readonly port: number, private readonly password: string | undefined, private readonly args: string[]) {}
+  /**
+   * @param password set when the process requires one (readiness is then an authenticated PING)
+   * @param tls set when `port` speaks TLS only (readiness is then a PING over TLS with these options)
+   */
+  constructor (
+    readonly port: number,
+    private readonly password: string | undefined,
+    private readonly args: string[],
+    private readonly tls?: ConnectionOptions
+  ) {}
 
   get running (): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null }
 
@@ -23,9 +32,9 @@ export class RedisProcess {
     proc.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString() })
     const exited = new Promise<never>((_resolve, reject) => proc.once('exit', (code) => reject(new Error(`redis-server :${this.port} exited (${code}): ${this.stderr}`))))
     exited.catch(() => {})
-    const ready = this.password === undefined
+    const ready = this.password === undefined && this.tls === undefined
       ? waitForPong(this.port, 10_000)
-      : waitUntil(`redis-server :${this.port} answering PING`, async () => await withNode(this.port, async (r) => await r.ping() === 'PONG', this.password), 10_000)
+      : waitUntil(`redis-server :${this.port} answering PING`, async () => await withNode(this.port, async (r) => await r.ping() === 'PONG', this.password, this.tls), 10_000)
     await Promise.race([ready, exited])
   }
 
@@ -65,8 +74,8 @@ export async function waitUntil (what: string, check: () => Promise<boolean>, ti
   throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`)
 }
 
-/** Runs `fn` on a short-lived plain connection to 127.0.0.1:`port` (authenticated with `password` when given). */
-export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string): Promise<T> {
+/** Runs `fn` on a short-lived connection to 127.0.0.1:`port` (authenticated with `password`, over TLS with `tls`, when given). */
+export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string, tls?: ConnectionOptions): Promise<T> {
   const redis = new Redis({
     port,
     host: '127.0.0.1',
@@ -75,7 +84,8 @@ export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T
     enableOfflineQueue: false,
     retryStrategy: () => null,
     connectTimeout: 1000,
-    ...(password === undefined ? {} : { password })
+    ...(password === undefined ? {} : { password }),
+    ...(tls === undefined ? {} : { tls })
   })
   redis.on('error', () => {})
   try {
