@@ -71,6 +71,9 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
   return new Redis(config.url, nodeOptions)
 }
 
+/** How often a Cluster subscriber reads the slot map, ms (see duplicateClient). */
+export const SUBSCRIBER_SLOTS_REFRESH_MS = 1_000
+
 /** A second connection like `client` with `overrides` (the subscriber): Cluster and Redis duplicate differently. */
 export function duplicateClient (client: RedisClient, overrides: Partial<RedisOptions>): RedisClient {
   if (client instanceof Cluster) {
@@ -80,6 +83,10 @@ export function duplicateClient (client: RedisClient, overrides: Partial<RedisOp
       enableOfflineQueue: overrides.enableOfflineQueue ?? client.options.enableOfflineQueue,
       // SSUBSCRIBE goes to the master of each channel's slot (the store's sharded wake-up channels, wake-channels.ts).
       shardedSubscribers: true,
+      // A subscriber sends no commands that a MOVED would answer, and a graceful failover (CLUSTER FAILOVER) only tells it
+      // with a SUNSUBSCRIBE that ioredis ignores: without a periodic look at the slot map its subscriptions of the slots
+      // that moved stay gone. One CLUSTER SLOTS per interval and instance (unless broker.redis.cluster.options sets it).
+      slotsRefreshInterval: client.options.slotsRefreshInterval ?? SUBSCRIBER_SLOTS_REFRESH_MS,
       ...(overrides.enableAutoPipelining === undefined ? {} : { enableAutoPipelining: overrides.enableAutoPipelining })
     })
   }
