@@ -45,6 +45,7 @@ async function onCluster (count: number, out: string | undefined): Promise<void>
     const target = await clusterTarget(cluster)
     try {
       process.stderr.write(`${target.topology} on ${cluster.seeds}, ${count} operations each\n`)
+      process.stderr.write(`idle: masters ${target.idleCores.main.toFixed(3)} cores, replicas ${target.idleCores.replicas.toFixed(3)} (subtracted)\n`)
       const result = await measureRedisCost(target, { count })
       if (out !== undefined) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
       process.stdout.write(`${formatRedisCost(result)}\n`)

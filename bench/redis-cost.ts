@@ -33,7 +33,7 @@ export interface OperationCost {
   commandsInAll: number
   /** redis-server CPU time per operation (execution, parsing, network, event loop), µs; a cluster: the masters' sum; null without /proc. */
   processUs: number | null
-  /** On a cluster: the replicas' CPU time per operation (applying the replication stream), µs. */
+  /** On a cluster: the replicas' CPU time per operation (applying the replication stream), µs. Both net of the idle CPU. */
   replicaUs?: number | null
   /** Operations per second one Redis shard sustains at 100 % of a core: 1e6 / processUs. */
   perSecondPerShard: number | null
@@ -43,6 +43,8 @@ export interface OperationCost {
 
 export interface RedisCostResult {
   status: 'ok'
+  /** Cluster: the idle cores subtracted (masters, replicas). */
+  idleCores?: { main: number, replicas: number }
   /** Where it was measured (absent in results from before the cluster run: one redis-server). */
   topology?: string
   operations: OperationCost[]
@@ -64,6 +66,11 @@ export interface CostTarget {
   commandStats: () => Promise<Map<string, { calls: number, usec: number }>>
   /** CPU seconds so far of the measured nodes together, and of the replicas (null: none, or no /proc). */
   cpuSeconds: () => { main: number | null, replicas: number | null }
+  /**
+   * Cores the measured nodes and the replicas use with nothing to do (a cluster's bus and replication pings: about
+   * 0.02-0.05 cores for three masters), subtracted from each operation's CPU over its duration; 0 on one redis-server.
+   */
+  idleCores: { main: number, replicas: number }
   close: () => Promise<void>
 }
 
@@ -89,6 +96,7 @@ export function standaloneTarget (redis: PrivateRedis, topology = `one redis-ser
     resetStats: async () => { await admin.config('RESETSTAT') },
     commandStats: async () => parseCommandStats(await admin.info('commandstats')),
     cpuSeconds: () => ({ main: processCpuSeconds(redis.pid), replicas: null }),
+    idleCores: { main: 0, replicas: 0 },
     close: async () => { admin.disconnect() }
   }
 }
@@ -101,6 +109,15 @@ export async function clusterTarget (cluster: PrivateCluster, queueShards = 8): 
   const masters = await cluster.masters()
   const replicas = cluster.nodes.filter((node) => !masters.includes(node))
   const admins = masters.map((node) => new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 }))
+  const cpu = (): { main: number | null, replicas: number | null } =>
+    ({ main: cpuOf(masters.map((n) => n.pid)), replicas: cpuOf(replicas.map((n) => n.pid)) })
+  // The idle baseline, over 3 s with nothing sent (10 ms ticks: ±0.004 cores).
+  const before = cpu()
+  const idleStart = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, 3_000))
+  const after = cpu()
+  const idleS = (performance.now() - idleStart) / 1000
+  const idle = (a: number | null, b: number | null): number => a === null || b === null ? 0 : Math.max(0, (b - a) / idleS)
   return {
     topology: `Redis Cluster ${cluster.version}, 3 masters + 3 replicas (masters' commandstats and CPU summed), callback queue-shards ${queueShards}`,
     config: (prefix) => ({ url: 'redis://unused', prefix, options: {}, cluster: { nodes: parseRedisNodes(cluster.seeds), options: {} } }),
@@ -117,7 +134,8 @@ export async function clusterTarget (cluster: PrivateCluster, queueShards = 8): 
       }
       return sum
     },
-    cpuSeconds: () => ({ main: cpuOf(masters.map((n) => n.pid)), replicas: cpuOf(replicas.map((n) => n.pid)) }),
+    cpuSeconds: cpu,
+    idleCores: { main: idle(before.main, after.main), replicas: idle(before.replicas, after.replicas) },
     close: async () => { for (const admin of admins) admin.disconnect() }
   }
 }
@@ -153,8 +171,10 @@ async function measure (
 ): Promise<OperationCost> {
   await target.resetStats()
   const cpuBefore = target.cpuSeconds()
+  const started = performance.now()
   await run()
   const cpuAfter = target.cpuSeconds()
+  const seconds = (performance.now() - started) / 1000
   const stats = await target.commandStats()
   stats.delete('config|resetstat')
   stats.delete('info')
@@ -166,10 +186,10 @@ async function measure (
   }
   const scripts = (stats.get('evalsha')?.calls ?? 0) + (stats.get('eval')?.calls ?? 0)
   const scriptUsec = (stats.get('evalsha')?.usec ?? 0) + (stats.get('eval')?.usec ?? 0)
-  const perOperation = (before: number | null, after: number | null): number | null =>
-    before === null || after === null ? null : round(((after - before) * 1e6) / operations, 1)
-  const processUs = perOperation(cpuBefore.main, cpuAfter.main)
-  const replicaUs = perOperation(cpuBefore.replicas, cpuAfter.replicas)
+  const perOperation = (before: number | null, after: number | null, idleCores: number): number | null =>
+    before === null || after === null ? null : round((Math.max(0, after - before - idleCores * seconds) * 1e6) / operations, 1)
+  const processUs = perOperation(cpuBefore.main, cpuAfter.main, target.idleCores.main)
+  const replicaUs = perOperation(cpuBefore.replicas, cpuAfter.replicas, target.idleCores.replicas)
   const basis = processUs ?? 0
   return {
     operation,
@@ -341,6 +361,9 @@ export async function measureRedisCost (server: PrivateRedis | CostTarget, optio
   return {
     status: 'ok',
     topology: target.topology,
+    ...(target.idleCores.main > 0 || target.idleCores.replicas > 0
+      ? { idleCores: { main: round(target.idleCores.main, 3), replicas: round(target.idleCores.replicas, 3) } }
+      : {}),
     operations,
     cpu: { redis: cpuStart === null || cpuEnd === null ? null : round((cpuEnd - cpuStart) / seconds, 2) }
   }

@@ -45,8 +45,9 @@ export async function unusableStore (t: Test, env: Record<string, string>): Prom
   const code = await broker.stop('SIGTERM')
   t.not(code, null, 'SIGTERM: it exited')
   const tookMs = performance.now() - stopped
-  // Not prompt: the callback worker's close waits for attempts in flight (callbacks timeout-ms + 1 s) and the connections'
-  // close after it; 17-20 s here, and close-with-grace forces the exit at 20 s. The bound is that one, not a hang.
+  // Not prompt: BullMQ's worker does not close on a connection that never came up, so the broker waits out its grace
+  // (callbacks timeout-ms + 1 s) before it disconnects; 17-20 s here, close-with-grace forces the exit at 20 s. The bound
+  // checked is that one: no hang.
   t.ok(tookMs < 25_000, `ended within the shutdown bound, not hung on the unreachable store (${Math.round(tookMs)} ms)`, { output: broker.output().slice(-1500) })
   t.comment(`SIGTERM to exit with the store unusable: ${Math.round(tookMs)} ms`)
   return { output: broker.output(), readiness: readiness.body }
