@@ -15,6 +15,12 @@ export function wakeSignalModeFor (client: unknown): WakeSignalMode {
   return client instanceof Cluster ? 'sharded' : 'broadcast'
 }
 
+/**
+ * After the subscriber's `subscribersReady`, the waited boxes are woken this much later, once for a burst of them (a
+ * failover fires dozens in a second while the slot map settles), ms.
+ */
+const RESUBSCRIBED_WAKE_DELAY_MS = 250
+
 /** Longest a long poll waits for its group's subscription before it lists anyway (Redis away or hung), ms. */
 const SUBSCRIBE_WAIT_MS = 1_000
 
@@ -38,6 +44,7 @@ interface Subscriber {
 export class WakeChannels {
   /** Per watched group: its long polls, the boxes they wait on (count per box), the SSUBSCRIBE. */
   private readonly groups = new Map<string, { watchers: number, boxes: Map<string, number>, subscribed: Promise<void> }>()
+  private resubscribedWake: NodeJS.Timeout | undefined
 
   constructor (
     readonly mode: WakeSignalMode,
@@ -57,9 +64,14 @@ export class WakeChannels {
       this.subscriber.on('smessage', (channel: string, bid: string) => { if (this.isGroupChannel(channel)) this.onWake(bid) })
       // A slot that changed master (CLUSTER FAILOVER, a dead master replaced, a migration): ioredis subscribes its channels
       // on the new master once it has the new slot map, but what was published in between reached nobody. Every box
-      // waited on is woken once, so its long polls list it again (a spurious wake-up only costs a listing).
+      // waited on is woken, so its long polls list it again (a spurious wake-up only costs a listing): once per burst.
       this.subscriber.on('subscribersReady', () => {
-        for (const entry of this.groups.values()) for (const bid of entry.boxes.keys()) this.onWake(bid)
+        if (this.resubscribedWake !== undefined) return
+        this.resubscribedWake = setTimeout(() => {
+          this.resubscribedWake = undefined
+          for (const entry of this.groups.values()) for (const bid of entry.boxes.keys()) this.onWake(bid)
+        }, RESUBSCRIBED_WAKE_DELAY_MS)
+        this.resubscribedWake.unref()
       })
     }
   }

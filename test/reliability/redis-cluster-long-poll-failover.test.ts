@@ -47,10 +47,27 @@ async function waiting (brokers: TopologyBrokers): Promise<number> {
 }
 
 /**
- * One phase: an empty named box per group, a waiting device on each, `fail()`, then a command per box (retried while
- * its slot has no master); checks each device got its message within BOUND_MS of the accept.
+ * One phase: two empty named boxes per group, a waiting device on each, `fail()`, then a command per box of the first
+ * set (retried while its slot has no master), then, with the first devices' polls still held, one per box of the
+ * second: each device must get its message within BOUND_MS of the accept. The second set's wake-ups travel over the
+ * subscriptions made before the failure, so they show that the subscriptions themselves moved to the new master.
  */
 async function phase (t: Test, brokers: TopologyBrokers, name: string, fail: () => Promise<void>): Promise<void> {
+  const first = await emptyBoxes(t, brokers, `${name}-a`)
+  const second = await emptyBoxes(t, brokers, `${name}-b`)
+  const until = performance.now() + 120_000
+  const devices = (boxes: Map<string, Destination>): Device[] => GROUPS.map((group) => device(brokers, group, boxes.get(group)!, until))
+  const waitingFirst = devices(first)
+  const waitingSecond = devices(second)
+  t.ok(await timeUntil(async () => await waiting(brokers) >= 2 * GROUPS.length, 15_000, 50) !== undefined, 'every device\'s long poll is held')
+  await fail()
+  await cluster.waitHealthy()
+  await check(t, waitingFirst, await postTo(t, brokers, first, name), name)
+  await check(t, waitingSecond, await postTo(t, brokers, second, name), `${name}, the second boxes`)
+}
+
+/** An empty named box `desk-<name>` per group. */
+async function emptyBoxes (t: Test, brokers: TopologyBrokers, name: string): Promise<Map<string, Destination>> {
   const boxes = new Map<string, Destination>()
   for (const group of GROUPS) {
     // The box exists once a command went to it; answered, it is empty, so the device's long poll waits.
@@ -60,14 +77,14 @@ async function phase (t: Test, brokers: TopologyBrokers, name: string, fail: () 
     t.equal((await brokers.apis[0]!.answer(d.bid, d.mid, 'OK', null)).status, 200)
     boxes.set(group, d)
   }
-  const until = performance.now() + 120_000
-  const devices = GROUPS.map((group) => device(brokers, group, boxes.get(group)!, until))
-  t.ok(await timeUntil(async () => await waiting(brokers) >= GROUPS.length, 15_000, 50) !== undefined, 'every device\'s long poll is held')
-  await fail()
-  await cluster.waitHealthy()
+  return boxes
+}
+
+/** A command to each box through the third broker, retried on 503 while a slot has no master; group -> when accepted. */
+async function postTo (t: Test, brokers: TopologyBrokers, boxes: Map<string, Destination>, name: string): Promise<Map<string, number>> {
   const acceptedAt = new Map<string, number>()
   await Promise.all(GROUPS.map(async (group) => {
-    const body = { commandHeader: { timeout: 120, lifespan: 300, to: [`desk-${name}`] }, signCommand: { group, after: name } }
+    const body = { commandHeader: { timeout: 120, lifespan: 300, to: [boxes.get(group)!.to] }, signCommand: { group, after: name } }
     for (let attempt = 0; attempt < 300; attempt++) {
       const sent = await brokers.apis[2]!.post('sign', body, brokers.keyOf(group))
       if (sent.status === 200) { acceptedAt.set(group, sent.doneAt); return }
@@ -76,6 +93,11 @@ async function phase (t: Test, brokers: TopologyBrokers, name: string, fail: () 
     }
   }))
   t.equal(acceptedAt.size, GROUPS.length, 'a command accepted for every box')
+  return acceptedAt
+}
+
+/** Each device got its message within BOUND_MS of its accept. */
+async function check (t: Test, devices: Device[], acceptedAt: Map<string, number>, name: string): Promise<void> {
   const results = await Promise.all(devices.map(async (d) => ({ group: d.group, ...await d.found })))
   for (const r of results) {
     const delay = r.at - acceptedAt.get(r.group)!
