@@ -1,15 +1,25 @@
-// `npm run bench:redis-cost`: Redis CPU per operation on a private redis-server, printed as a Markdown table.
+// `npm run bench:redis-cost`: Redis CPU per operation on a private redis-server (--cluster: a private 6-node Redis Cluster),
+// printed as a Markdown table.
 import { writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { parseArgs } from 'node:util'
+import { startPrivateCluster } from '../src/bench/redis-cluster.js'
 import { startPrivateRedis } from '../src/bench/redis-server.js'
-import { formatRedisCost, measureRedisCost } from './redis-cost.js'
+import { clusterTarget, formatRedisCost, measureRedisCost } from './redis-cost.js'
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { count: { type: 'string' }, out: { type: 'string' }, 'cluster-enabled': { type: 'boolean' } } })
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { count: { type: 'string' }, out: { type: 'string' }, 'cluster-enabled': { type: 'boolean' }, cluster: { type: 'boolean' } }
+  })
   const count = values.count === undefined ? 5_000 : Number(values.count)
   if (!Number.isInteger(count) || count < 1 || count > 1_000_000) throw new Error('--count is an integer, 1..1000000')
+  if (values.cluster === true) {
+    if (values['cluster-enabled'] === true) throw new Error('--cluster or --cluster-enabled, not both')
+    await onCluster(count, values.out)
+    return
+  }
   // --cluster-enabled: one node in cluster mode holding every slot, so the store's plain connection needs no redirects
   // and what is measured is what cluster mode adds per command (slot checks of every key a script touches).
   const clustered = values['cluster-enabled'] === true
@@ -22,6 +32,28 @@ async function main (): Promise<void> {
     process.stdout.write(`${formatRedisCost(result)}\n`)
   } finally {
     await redis.stop()
+  }
+}
+
+/**
+ * --cluster: the private 6-node Redis Cluster (3 masters, 3 replicas), the store and BullMQ on it as a broker is
+ * (callbacks over 8 queue shards); the masters' commandstats and CPU summed.
+ */
+async function onCluster (count: number, out: string | undefined): Promise<void> {
+  const cluster = await startPrivateCluster()
+  try {
+    const target = await clusterTarget(cluster)
+    try {
+      process.stderr.write(`${target.topology} on ${cluster.seeds}, ${count} operations each\n`)
+      process.stderr.write(`idle: masters ${target.idleCores.main.toFixed(3)} cores, replicas ${target.idleCores.replicas.toFixed(3)} (subtracted)\n`)
+      const result = await measureRedisCost(target, { count })
+      if (out !== undefined) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
+      process.stdout.write(`${formatRedisCost(result)}\n`)
+    } finally {
+      await target.close()
+    }
+  } finally {
+    await cluster.stop()
   }
 }
 

@@ -10,6 +10,7 @@ import { cpuLayout, pinSelf, type CpuLayout } from '../src/bench/cpu-pinning.js'
 import { BENCH_TLS } from '../src/bench/http-client.js'
 import { runLoad } from '../src/bench/load-run.js'
 import { startReceiver } from '../src/bench/receiver.js'
+import { startPrivateCluster, type PrivateCluster } from '../src/bench/redis-cluster.js'
 import { startPrivateRedis, type PrivateRedis } from '../src/bench/redis-server.js'
 import type { RunResult } from '../src/bench/result.js'
 import { median, round } from '../src/bench/stats.js'
@@ -21,7 +22,7 @@ import { measureRedisCost } from './redis-cost.js'
 import { measureBusyBoxListing, measureTimeoutBurst } from './script-time.js'
 import { measureWaitingDevices } from './waiting-devices.js'
 import type { Measured, Row, RowName, SuiteResult, ThroughputRow, UnavailableRow } from './suite-types.js'
-import { checkTargets, cpuRatios, formatTable, ratios } from './table.js'
+import { checkTargets, clusterRatios, cpuRatios, formatTable, ratios } from './table.js'
 
 /** Other processes may use this many cores before a run starts; above it the run waits (up to --quiet-wait). */
 const QUIET_CORES = 0.25
@@ -36,8 +37,15 @@ const BROKER_OVERRIDES: Record<string, string> = {
   'broker.callbacks.per-client-concurrency': '256',
   ...(process.env.HERMOD_BENCH_SET === undefined ? {} : JSON.parse(process.env.HERMOD_BENCH_SET) as Record<string, string>)
 }
+/** On the cluster rows besides: callbacks over 8 queue shards, as docs/configuration.md recommends for a Cluster. */
+const CLUSTER_QUEUE_SHARDS = '8'
 
-type Store = 'memory' | 'redis'
+/** `cluster`: the Redis store on the private 6-node Redis Cluster. */
+type Store = 'memory' | 'redis' | 'cluster'
+/** The Redis servers of a run: the private standalone one and the private cluster (each absent when it could not start). */
+interface Servers { redis?: PrivateRedis, cluster?: PrivateCluster }
+/** The rows run on the private Redis Cluster. */
+const CLUSTER_ROWS = ['acceptCluster', 'roundTripCluster'] as const
 type Kind = 'ceiling' | 'accept' | 'roundtrip' | 'autoanswer'
 interface Settings {
   layout: CpuLayout | null
@@ -103,7 +111,7 @@ const unavailable = (err: unknown): UnavailableRow => ({ status: 'unavailable', 
 
 /** One measured run of `kind` against a fresh server (ceiling process or broker process). */
 async function oneRun (
-  kind: Kind, store: Store | undefined, s: Settings, redis: PrivateRedis | undefined, rate?: number
+  kind: Kind, store: Store | undefined, s: Settings, servers: Servers, rate?: number
 ): Promise<RunResult> {
   // Fixed-rate rows measure steady-state latency: a longer warm-up lets JIT tiers and heap sizing settle
   // (in the first seconds after start, with every thread on one core, single requests stall up to ~90 ms).
@@ -123,21 +131,29 @@ async function oneRun (
       await ceiling.stop()
     }
   }
+  const redis = store === 'redis' ? servers.redis : undefined
+  const cluster = store === 'cluster' ? servers.cluster : undefined
   if (store === 'redis' && redis === undefined) throw new Error('no redis-server to run against')
+  if (store === 'cluster' && cluster === undefined) throw new Error('no Redis Cluster to run against')
   await redis?.flushAll()
+  await cluster?.flushAll()
   const waiters = new CallbackWaiters()
   const receiver = await startReceiver({ onCallback: (cb) => waiters.deliver(cb) })
   try {
     const broker = await startBrokerProcess({
-      store: store!,
+      store: store === 'cluster' ? 'redis' : store!,
       ...(redis === undefined ? {} : { redisUrl: redis.url }),
       callbackUrl: receiver.url,
-      overrides: BROKER_OVERRIDES,
+      overrides: cluster === undefined
+        ? BROKER_OVERRIDES
+        : { ...BROKER_OVERRIDES, 'broker.redis.cluster.nodes': cluster.seeds, 'broker.callbacks.queue-shards': CLUSTER_QUEUE_SHARDS },
       ...cpusOf(s),
       autoAnswer: kind === 'autoanswer'
     })
     try {
-      return await runLoad({ ...load, target: broker.target, scenario: kind, callbacks: waiters, store, pids: { broker: broker.pid, redis: redis?.pid }, label: `${kind} ${store}` })
+      // On the cluster `redis` is the sum of its six nodes (masters and replicas).
+      const redisPids = cluster === undefined ? redis?.pid : cluster.nodes.map((node) => node.pid)
+      return await runLoad({ ...load, target: broker.target, scenario: kind, callbacks: waiters, store: store === 'cluster' ? 'redis' : store, pids: { broker: broker.pid, redis: redisPids }, label: `${kind} ${store}` })
     } finally {
       await broker.stop()
     }
@@ -180,7 +196,7 @@ const skipped = (): UnavailableRow => ({ status: 'skipped', error: 'not selected
 
 /** Runs `rows` round-robin, `s.runs` times each, so every row sees the machine in the same states. */
 async function interleaved (
-  rows: Array<{ name: string, kind: Kind, store?: Store, rate?: number }>, s: Settings, redis: PrivateRedis | undefined
+  rows: Array<{ name: string, kind: Kind, store?: Store, rate?: number }>, s: Settings, servers: Servers
 ): Promise<Map<string, Row<ThroughputRow>>> {
   const runs = new Map<string, ThroughputRow['runs']>(rows.map((r) => [r.name, []]))
   const notSelected = rows.filter((r) => s.only !== undefined && !s.only.has(r.name))
@@ -191,12 +207,12 @@ async function interleaved (
       const background = await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
       log(`[${round}/${s.runs}] ${row.name}${row.rate === undefined ? '' : ` at ${row.rate}/s`} (background load ${background ?? '?'} cores)`)
       try {
-        let result = await oneRun(row.kind, row.store, s, redis, row.rate)
+        let result = await oneRun(row.kind, row.store, s, servers, row.rate)
         // Other work took CPU during the run: measure again (once), keep the less disturbed run.
         for (let retry = 0; retry < MAX_RETRIES && (result.cpu.others ?? 0) > CONTENDED_CORES; retry++) {
           log(`    other processes used ${result.cpu.others} cores during the run: again`)
           await waitForQuiet(QUIET_CORES, s.quietWaitS * 1000)
-          const again = await oneRun(row.kind, row.store, s, redis, row.rate)
+          const again = await oneRun(row.kind, row.store, s, servers, row.rate)
           if ((again.cpu.others ?? 0) < (result.cpu.others ?? 0)) result = again
         }
         runs.get(row.name)!.push({ ...result, backgroundCores: background })
@@ -250,6 +266,19 @@ async function main (): Promise<void> {
   } catch (err) {
     redisError = unavailable(err)
   }
+  // The cluster only when a cluster row runs: six more redis-servers are not free on a small machine.
+  let cluster: PrivateCluster | undefined
+  let clusterError: UnavailableRow | undefined
+  if (s.only === undefined || CLUSTER_ROWS.some((name) => s.only!.has(name))) {
+    try {
+      cluster = await startPrivateCluster(s.layout === null ? {} : { cpus: s.layout.redis })
+      log(`private Redis Cluster (3 masters, 3 replicas) on ${cluster.seeds}`)
+    } catch (err) {
+      clusterError = unavailable(err)
+      log(`no Redis Cluster: ${clusterError.error}`)
+    }
+  }
+  const servers: Servers = { ...(redis === undefined ? {} : { redis }), ...(cluster === undefined ? {} : { cluster }) }
   try {
     const throughput = await interleaved([
       { name: 'ceiling', kind: 'ceiling' },
@@ -258,8 +287,14 @@ async function main (): Promise<void> {
       { name: 'roundTripMemory', kind: 'roundtrip', store: 'memory' },
       { name: 'roundTripRedis', kind: 'roundtrip', store: 'redis' },
       { name: 'autoAnswerMemory', kind: 'autoanswer', store: 'memory' },
-      { name: 'autoAnswerRedis', kind: 'autoanswer', store: 'redis' }
-    ], s, redis)
+      { name: 'autoAnswerRedis', kind: 'autoanswer', store: 'redis' },
+      { name: 'acceptCluster', kind: 'accept', store: 'cluster' },
+      { name: 'roundTripCluster', kind: 'roundtrip', store: 'cluster' }
+    ], s, servers)
+    // Rows whose server could not start say why (like the Redis rows' "redis-server is not installed").
+    for (const name of CLUSTER_ROWS) {
+      if (clusterError !== undefined && throughput.get(name)?.status !== 'skipped') throughput.set(name, clusterError)
+    }
     // Half the maximum rate of the same store's accept row, which must have been measured.
     interface HalfRateRow { name: string, kind: Kind, store: Store, rate: number }
     const half = (name: RowName, source: RowName, store: Store): HalfRateRow | UnavailableRow => {
@@ -269,12 +304,12 @@ async function main (): Promise<void> {
       return { name, kind: 'accept', store, rate: Math.max(1, Math.round((row as ThroughputRow).perSecond / 2)) }
     }
     const halfRows = { halfRateMemory: half('halfRateMemory', 'acceptMemory', 'memory'), halfRateRedis: half('halfRateRedis', 'acceptRedis', 'redis') }
-    const halfRate = await interleaved(Object.values(halfRows).filter((r): r is HalfRateRow => 'rate' in r), s, redis)
+    const halfRate = await interleaved(Object.values(halfRows).filter((r): r is HalfRateRow => 'rate' in r), s, servers)
     const halfRow = (name: 'halfRateMemory' | 'halfRateRedis'): Row<ThroughputRow> => halfRate.get(name) ?? halfRows[name] as UnavailableRow
 
     const pendingMemory = await guarded('pendingMemory', s, async () => await measurePending({ store: 'memory', commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
     const pendingRedis = redis === undefined ? redisError! : await guarded('pendingRedis', s, async () => await measurePending({ store: 'redis', redis, commands: s.pendingCommands, connections: s.connections, overrides: BROKER_OVERRIDES, ...cpusOf(s) }))
-    const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: Store, redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> =>
+    const expiry = async (name: 'expiryMemory' | 'expiryRedis', store: 'memory' | 'redis', redisServer?: PrivateRedis): Promise<SuiteResult['rows']['expiryMemory']> =>
       await guarded(name, s, async () => await measureExpiry({
         store,
         ...(redisServer === undefined ? {} : { redis: redisServer }),
@@ -307,6 +342,8 @@ async function main (): Promise<void> {
       roundTripRedis: throughput.get('roundTripRedis')!,
       autoAnswerMemory: throughput.get('autoAnswerMemory')!,
       autoAnswerRedis: throughput.get('autoAnswerRedis')!,
+      acceptCluster: throughput.get('acceptCluster')!,
+      roundTripCluster: throughput.get('roundTripCluster')!,
       halfRateMemory: halfRow('halfRateMemory'),
       halfRateRedis: halfRow('halfRateRedis'),
       pendingMemory,
@@ -342,6 +379,7 @@ async function main (): Promise<void> {
       rows,
       ratios: ratio,
       cpuRatios: cpuRatios(rows),
+      clusterRatios: clusterRatios(rows),
       targets: checkTargets(rows, ratio)
     }
     mkdirSync(dirname(s.out), { recursive: true })
@@ -349,6 +387,7 @@ async function main (): Promise<void> {
     process.stdout.write(`\n${formatTable(result)}\n\nwritten to ${s.out}\n`)
   } finally {
     await redis?.stop()
+    await cluster?.stop()
   }
 }
 

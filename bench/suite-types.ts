@@ -82,6 +82,9 @@ export interface SuiteResult {
     /** Accept -> the broker's own auto-answer (canned) -> callback received: a load test with no external device. */
     autoAnswerMemory: Row<ThroughputRow>
     autoAnswerRedis: Row<ThroughputRow>
+    /** The Redis store on the bench's private 6-node Redis Cluster (3 masters, 3 replicas); absent in results from before it existed. */
+    acceptCluster?: Row<ThroughputRow>
+    roundTripCluster?: Row<ThroughputRow>
     halfRateMemory: Row<ThroughputRow>
     halfRateRedis: Row<ThroughputRow>
     pendingMemory: Row<PendingResult & Measured>
@@ -105,6 +108,8 @@ export interface SuiteResult {
    * have if each had a core to itself (less sensitive to other load on the machine than `ratios`).
    */
   cpuRatios: Record<string, number | null>
+  /** acceptCluster / acceptRedis and roundTripCluster / roundTripRedis (perSecond) of the same run. */
+  clusterRatios?: Record<'acceptCluster' | 'roundTripCluster', number | null>
   targets: TargetCheck[]
 }
 

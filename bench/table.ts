@@ -1,6 +1,6 @@
 // Ratios against the ceiling, the issue's targets, and the Markdown table `npm run bench` prints.
 import type { RedisCostResult } from './redis-cost.js'
-import type { Measured, RowName, SuiteResult, TargetCheck, ThroughputRow, UnavailableRow } from './suite-types.js'
+import type { Measured, Row, RowName, SuiteResult, TargetCheck, ThroughputRow, UnavailableRow } from './suite-types.js'
 
 type Rows = SuiteResult['rows']
 
@@ -8,15 +8,16 @@ const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minim
 const ms = (n: number): string => `${num(n, n < 10 ? 2 : 1)} ms`
 const bytes = (n: number): string => n >= 2 ** 20 ? `${num(n / 2 ** 20, 1)} MiB` : `${num(n)} B`
 
-function ok<T extends { status: string }> (row: T | UnavailableRow): T | undefined {
-  return row.status === 'ok' ? row as T : undefined
+function ok<T extends { status: string }> (row: T | UnavailableRow | undefined): T | undefined {
+  return row?.status === 'ok' ? row as T : undefined
 }
 
 /** perSecond / the ceiling's, for every throughput row (null when either is missing). */
 export function ratios (rows: Rows): Record<string, number | null> {
   const ceiling = ok<ThroughputRow>(rows.ceiling)?.perSecond
   const out: Record<string, number | null> = {}
-  for (const name of ['ceiling', 'acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis'] as const) {
+  for (const name of ['ceiling', 'acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis', 'acceptCluster', 'roundTripCluster'] as const) {
+    if (rows[name] === undefined) continue // a result from before the row existed
     const row = ok<ThroughputRow>(rows[name])
     out[name] = row === undefined || ceiling === undefined || ceiling === 0 ? null : Math.round(row.perSecond / ceiling * 1000) / 1000
   }
@@ -27,12 +28,23 @@ export function ratios (rows: Rows): Record<string, number | null> {
 export function cpuRatios (rows: Rows): Record<string, number | null> {
   const ceiling = ok<ThroughputRow>(rows.ceiling)?.cpuUsPerOperation.server
   const out: Record<string, number | null> = {}
-  for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis'] as const) {
+  for (const name of ['acceptMemory', 'acceptRedis', 'roundTripMemory', 'roundTripRedis', 'autoAnswerMemory', 'autoAnswerRedis', 'acceptCluster', 'roundTripCluster'] as const) {
+    if (rows[name] === undefined) continue
     const broker = ok<ThroughputRow>(rows[name])?.cpuUsPerOperation.broker
     const known = broker !== undefined && broker !== null && ceiling !== undefined && ceiling !== null && broker !== 0
     out[name] = known ? Math.round(ceiling / broker * 1000) / 1000 : null
   }
   return out
+}
+
+/** The cluster rows against the standalone Redis rows of the same run: perSecond ratios (null when either is missing). */
+export function clusterRatios (rows: Rows): Record<'acceptCluster' | 'roundTripCluster', number | null> {
+  const ratio = (cluster: RowName, standalone: RowName): number | null => {
+    const c = ok<ThroughputRow>(rows[cluster] as Row<ThroughputRow> | undefined)
+    const r = ok<ThroughputRow>(rows[standalone] as Row<ThroughputRow> | undefined)
+    return c === undefined || r === undefined || r.perSecond === 0 ? null : Math.round(c.perSecond / r.perSecond * 1000) / 1000
+  }
+  return { acceptCluster: ratio('acceptCluster', 'acceptRedis'), roundTripCluster: ratio('roundTripCluster', 'roundTripRedis') }
 }
 
 /** The targets of issue 4, checked against this run. */
@@ -91,6 +103,8 @@ const LABELS: Record<RowName, string> = {
   roundTripRedis: 'Round trips (accept, read, answer, callback), Redis store',
   autoAnswerMemory: 'Round trips answered by auto-answer (accept, callback), embedded store',
   autoAnswerRedis: 'Round trips answered by auto-answer (accept, callback), Redis store',
+  acceptCluster: 'Accept, Redis store on a 6-node Redis Cluster (3 masters, 3 replicas, callback queue-shards 8)',
+  roundTripCluster: 'Round trips (accept, read, answer, callback), Redis store on the 6-node Redis Cluster',
   halfRateMemory: 'Accept latency at half the maximum rate, embedded store',
   halfRateRedis: 'Accept latency at half the maximum rate, Redis store',
   pendingMemory: 'Memory per pending command, embedded store',
@@ -123,6 +137,14 @@ function cell (name: RowName, rows: Rows): string {
     case 'ceiling': return throughputCell(row as ThroughputRow, 'req/s')
     case 'acceptMemory': case 'acceptRedis': return throughputCell(row as ThroughputRow, 'commands/s')
     case 'roundTripMemory': case 'roundTripRedis': case 'autoAnswerMemory': case 'autoAnswerRedis': return throughputCell(row as ThroughputRow, 'round trips/s')
+    case 'acceptCluster': case 'roundTripCluster': {
+      const r = row as ThroughputRow
+      const standalone = clusterRatios(rows)[name]
+      const redisUs = r.cpuUsPerOperation.redis
+      return `${throughputCell(r, name === 'acceptCluster' ? 'commands/s' : 'round trips/s')}` +
+        `${redisUs === undefined || redisUs === null ? '' : `; Redis (6 nodes) ${num(redisUs)} µs CPU each`}` +
+        `${standalone === null ? '' : `; ${standalone.toFixed(2)} × the standalone Redis row`}`
+    }
     case 'halfRateMemory': case 'halfRateRedis': {
       const r = row as ThroughputRow
       return `at ${num(r.rate ?? 0)}/s: p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}${disturbed(r)}`

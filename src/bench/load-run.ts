@@ -29,8 +29,8 @@ export interface LoadRunOptions {
   callbackTimeoutMs?: number
   /** Timeout and lifespan of the posted commands, s (default 300: nothing times out during a run). */
   commandTimeoutSeconds?: number
-  /** Process ids whose CPU use is reported (`{ broker: pid, redis: pid }`). */
-  pids?: Record<string, number | undefined>
+  /** Process ids whose CPU use is reported (`{ broker: pid, redis: pid }`; a list is summed, e.g. a cluster's nodes). */
+  pids?: Record<string, number | number[] | undefined>
   /** Label of the progress bar (stderr, TTY only). */
   label?: string
   store?: 'memory' | 'redis'

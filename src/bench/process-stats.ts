@@ -66,24 +66,38 @@ export function machineCpuSeconds (): { busy: number, total: number } | null {
   }
 }
 
+/** CPU seconds of all of `pids` together, each with the processes below it; null when any is unreadable. */
+function groupCpuSeconds (pids: number[]): number | null {
+  let sum = 0
+  for (const pid of pids) {
+    const used = overTree(pid, processCpuSeconds)
+    if (used === null) return null
+    sum += used
+  }
+  return sum
+}
+
 /**
  * Measures average cores used by this process and by `pids` (each with the processes below it) between `start()` and `stop()`, and
  * by everything else on the machine (`others`: a run that shared the CPUs with other work).
+ * A name may stand for several processes (the nodes of a Redis Cluster): their sum is reported.
  */
 export class CpuMeter {
   private wall = 0
   private self = process.cpuUsage()
   private machine: { busy: number, total: number } | null = null
-  private readonly others = new Map<string, { pid: number, at: number | null }>()
+  private readonly others = new Map<string, { pids: number[], at: number | null }>()
 
-  constructor (private readonly pids: Record<string, number | undefined> = {}) {}
+  constructor (private readonly pids: Record<string, number | number[] | undefined> = {}) {}
 
   start (): void {
     this.wall = performance.now()
     this.self = process.cpuUsage()
     this.machine = machineCpuSeconds()
     for (const [name, pid] of Object.entries(this.pids)) {
-      if (pid !== undefined) this.others.set(name, { pid, at: overTree(pid, processCpuSeconds) })
+      if (pid === undefined) continue
+      const pids = Array.isArray(pid) ? pid : [pid]
+      this.others.set(name, { pids, at: groupCpuSeconds(pids) })
     }
   }
 
@@ -95,8 +109,8 @@ export class CpuMeter {
     const seconds = (performance.now() - this.wall) / 1000
     const used = process.cpuUsage(this.self)
     const cpuSeconds: Record<string, number | null> = { client: (used.user + used.system) / 1e6 }
-    for (const [name, { pid, at }] of this.others) {
-      const now = overTree(pid, processCpuSeconds)
+    for (const [name, { pids, at }] of this.others) {
+      const now = groupCpuSeconds(pids)
       cpuSeconds[name] = at === null || now === null ? null : now - at
     }
     const coresUsed = Object.fromEntries(Object.entries(cpuSeconds).map(([name, cpu]) => [name, cpu === null ? null : cores(cpu, seconds)]))

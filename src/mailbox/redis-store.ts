@@ -352,7 +352,7 @@ export class RedisMailboxStore implements MailboxStore {
   async watchBox (bid: string): Promise<() => void> {
     if (this.wake.mode === 'broadcast') return () => {}
     const ref = await this.resolveBox(bid).catch(() => null)
-    return ref === null ? () => {} : await this.wake.watchGroup(ref.group)
+    return ref === null ? () => {} : await this.wake.watchGroup(ref.group, bid)
   }
 
   /** How wake-ups travel (broadcast or sharded channels). */

@@ -5,7 +5,7 @@ import type { RedisKeys } from './keys.js'
 /**
  * `broadcast`: every wake-up goes to `<prefix>:wake` (PUBLISH / SUBSCRIBE); on a Cluster every node
  * forwards every message to every other one. `sharded`: each group has its channel
- * `<prefix>:{g:<group>}:wake` in the group's slot (SPUBLISH / SSUBSCRIBE, Redis 7), served by the
+ * `<group base>wake` in the group's slot (keys.ts; SPUBLISH / SSUBSCRIBE, Redis 7), served by the
  * group's master alone, and an instance subscribes only to the groups it has long polls on.
  */
 export type WakeSignalMode = 'broadcast' | 'sharded'
@@ -15,15 +15,25 @@ export function wakeSignalModeFor (client: unknown): WakeSignalMode {
   return client instanceof Cluster ? 'sharded' : 'broadcast'
 }
 
+/**
+ * After the subscriber's `subscribersReady`, the waited boxes are woken this much later, once for a burst of them (a
+ * failover fires dozens in a second while the slot map settles), ms.
+ */
+const RESUBSCRIBED_WAKE_DELAY_MS = 250
+
 /** Longest a long poll waits for its group's subscription before it lists anyway (Redis away or hung), ms. */
 const SUBSCRIBE_WAIT_MS = 1_000
 
-/** What the channels need of the subscriber connection: classic and sharded subscriptions (ioredis Redis and Cluster both have them). */
+/**
+ * What the channels need of the subscriber connection: classic and sharded subscriptions (ioredis Redis and Cluster both
+ * have them), and on a Cluster its `subscribersReady` event (its sharded subscribers were set up again for a new slot map).
+ */
 interface Subscriber {
   subscribe: (...channels: string[]) => Promise<unknown>
   ssubscribe: (...channels: string[]) => Promise<unknown>
   sunsubscribe: (...channels: string[]) => Promise<unknown>
-  on: (event: 'message' | 'smessage', listener: (channel: string, message: string) => void) => unknown
+  on: ((event: 'message' | 'smessage', listener: (channel: string, message: string) => void) => unknown) &
+  ((event: 'subscribersReady', listener: () => void) => unknown)
 }
 
 /**
@@ -32,7 +42,9 @@ interface Subscriber {
  * returns the release; the last release of a group unsubscribes its sharded channel.
  */
 export class WakeChannels {
-  private readonly groups = new Map<string, { watchers: number, subscribed: Promise<void> }>()
+  /** Per watched group: its long polls, the boxes they wait on (count per box), the SSUBSCRIBE. */
+  private readonly groups = new Map<string, { watchers: number, boxes: Map<string, number>, subscribed: Promise<void> }>()
+  private resubscribedWake: NodeJS.Timeout | undefined
 
   constructor (
     readonly mode: WakeSignalMode,
@@ -50,6 +62,17 @@ export class WakeChannels {
       await this.subscriber.subscribe(broadcast)
     } else {
       this.subscriber.on('smessage', (channel: string, bid: string) => { if (this.isGroupChannel(channel)) this.onWake(bid) })
+      // A slot that changed master (CLUSTER FAILOVER, a dead master replaced, a migration): ioredis subscribes its channels
+      // on the new master once it has the new slot map, but what was published in between reached nobody. Every box
+      // waited on is woken, so its long polls list it again (a spurious wake-up only costs a listing): once per burst.
+      this.subscriber.on('subscribersReady', () => {
+        if (this.resubscribedWake !== undefined) return
+        this.resubscribedWake = setTimeout(() => {
+          this.resubscribedWake = undefined
+          for (const entry of this.groups.values()) for (const bid of entry.boxes.keys()) this.onWake(bid)
+        }, RESUBSCRIBED_WAKE_DELAY_MS)
+        this.resubscribedWake.unref()
+      })
     }
   }
 
@@ -62,17 +85,19 @@ export class WakeChannels {
    * Makes sure wake-ups of `group` reach this instance; resolves once they do, or after at most a second
    * (the subscriber queues the SSUBSCRIBE while Redis is away and sends it on reconnect; the listing then
    * answers for itself). A subscription that fails is reported to onError: the long poll ends at its deadline.
+   * @param bid the box the long poll waits on: woken when the group's subscription had to move to another node
    * @returns the release: call it once when the long poll ends
    */
-  async watchGroup (group: string): Promise<() => void> {
+  async watchGroup (group: string, bid?: string): Promise<() => void> {
     if (this.mode === 'broadcast') return () => {}
     let entry = this.groups.get(group)
     if (entry === undefined) {
       const subscribed = this.subscriber.ssubscribe(this.keys.groupWakeChannel(group)).then(() => {}, (err: Error) => this.onError(err))
-      entry = { watchers: 0, subscribed }
+      entry = { watchers: 0, boxes: new Map(), subscribed }
       this.groups.set(group, entry)
     }
     entry.watchers++
+    if (bid !== undefined) entry.boxes.set(bid, (entry.boxes.get(bid) ?? 0) + 1)
     const watched = entry
     let timer: NodeJS.Timeout | undefined
     await Promise.race([watched.subscribed, new Promise<void>((resolve) => { timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS) })])
@@ -81,6 +106,11 @@ export class WakeChannels {
     return () => {
       if (released) return
       released = true
+      if (bid !== undefined) {
+        const left = (watched.boxes.get(bid) ?? 1) - 1
+        if (left > 0) watched.boxes.set(bid, left)
+        else watched.boxes.delete(bid)
+      }
       if (--watched.watchers > 0 || this.groups.get(group) !== watched) return
       this.groups.delete(group)
       // Commands on one connection run in order: a new SSUBSCRIBE of the group issued after this one wins.

@@ -45,7 +45,14 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
   const nodeOptions: RedisOptions = { ...userRedisOptions(config.options), ...connectionOptions }
   if (config.cluster !== undefined) {
     const { retryStrategy: _nodeRetry, ...perNode } = nodeOptions
-    return new Cluster(config.cluster.nodes, clusterOptions(config, perNode))
+    const cluster = new Cluster(config.cluster.nodes, clusterOptions(config, perNode))
+    // A node the slot map names but the broker cannot reach (behind NAT without natMap, TLS missing, ...) only says so in a
+    // 'node error'; the connection's 'error' then says "Cluster isn't ready" at most. Passed on, with the node, to whoever
+    // logs the connection's errors (throttled there).
+    cluster.on('node error', (err: Error, address: string) => {
+      if (cluster.listenerCount('error') > 0) cluster.emit('error', new Error(`redis cluster node ${address}: ${err.message}`))
+    })
+    return cluster
   }
   if (config.sentinel !== undefined) {
     const sentinel = config.sentinel
@@ -64,6 +71,9 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
   return new Redis(config.url, nodeOptions)
 }
 
+/** How often a Cluster subscriber reads the slot map, ms (see duplicateClient). */
+export const SUBSCRIBER_SLOTS_REFRESH_MS = 1_000
+
 /** A second connection like `client` with `overrides` (the subscriber): Cluster and Redis duplicate differently. */
 export function duplicateClient (client: RedisClient, overrides: Partial<RedisOptions>): RedisClient {
   if (client instanceof Cluster) {
@@ -73,6 +83,10 @@ export function duplicateClient (client: RedisClient, overrides: Partial<RedisOp
       enableOfflineQueue: overrides.enableOfflineQueue ?? client.options.enableOfflineQueue,
       // SSUBSCRIBE goes to the master of each channel's slot (the store's sharded wake-up channels, wake-channels.ts).
       shardedSubscribers: true,
+      // A subscriber sends no commands that a MOVED would answer, and a graceful failover (CLUSTER FAILOVER) only tells it
+      // with a SUNSUBSCRIBE that ioredis ignores: without a periodic look at the slot map its subscriptions of the slots
+      // that moved stay gone. One CLUSTER SLOTS per interval and instance (unless broker.redis.cluster.options sets it).
+      slotsRefreshInterval: client.options.slotsRefreshInterval ?? SUBSCRIBER_SLOTS_REFRESH_MS,
       ...(overrides.enableAutoPipelining === undefined ? {} : { enableAutoPipelining: overrides.enableAutoPipelining })
     })
   }

@@ -1,7 +1,7 @@
 // The suite's ratios, targets and table: unavailable rows (e.g. no Redis store yet) are reported, never a crash.
 import t from 'tap'
 import type { SuiteResult, ThroughputRow } from '../../bench/suite-types.js'
-import { checkTargets, cpuRatios, formatTable, ratios } from '../../bench/table.js'
+import { checkTargets, clusterRatios, cpuRatios, formatTable, ratios } from '../../bench/table.js'
 
 const latency = { count: 1, mean: 1, min: 1, p50: 1, p90: 1, p99: 1, max: 1 }
 function throughput (perSecond: number, p99 = 4, rate?: number, server: 'server' | 'broker' = 'broker', us = 100): ThroughputRow {
@@ -54,6 +54,17 @@ function rows (): SuiteResult['rows'] {
   }
 }
 
+/** The rows with both Redis topologies measured: standalone and the 6-node cluster. */
+function clusterRows (): SuiteResult['rows'] {
+  return {
+    ...rows(),
+    acceptRedis: throughput(5_000),
+    roundTripRedis: throughput(1_000),
+    acceptCluster: { ...throughput(4_000), cpuUsPerOperation: { client: 50, broker: 125, redis: 90 } },
+    roundTripCluster: { status: 'unavailable', error: 'redis-cli is not installed or not on PATH (apt-get install redis-tools)' }
+  }
+}
+
 t.test('ratios against the ceiling, null where a row is unavailable', async (t) => {
   t.same(ratios(rows()), {
     ceiling: 1,
@@ -65,6 +76,13 @@ t.test('ratios against the ceiling, null where a row is unavailable', async (t) 
     autoAnswerRedis: null
   })
   t.same(ratios({ ...rows(), ceiling: unavailable }).acceptMemory, null)
+  t.match(ratios(clusterRows()), { acceptRedis: 0.5, acceptCluster: 0.4, roundTripCluster: null }, 'the cluster rows once they are in the result')
+})
+
+t.test('cluster rows against the standalone Redis rows of the same run', async (t) => {
+  t.same(clusterRatios(clusterRows()), { acceptCluster: 0.8, roundTripCluster: null })
+  t.same(clusterRatios(rows()), { acceptCluster: null, roundTripCluster: null }, 'results from before the rows')
+  t.same(clusterRatios({ ...clusterRows(), acceptRedis: unavailable }), { acceptCluster: null, roundTripCluster: null }, 'no standalone row, no ratio')
 })
 
 t.test('CPU-normalised ratios: ceiling server CPU per request over broker CPU per operation', async (t) => {
@@ -93,7 +111,7 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   const ratio = ratios(r)
   const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
   const lines = table.split('\n')
-  t.equal(lines.length, 2 + 18)
+  t.equal(lines.length, 2 + 20, 'every row, the cluster ones "not in this result"')
   t.match(table, /\| Redis CPU per operation[^|]*\| accept 46\.5 \(21,505\/s\); list 19\.6 script \| {2}\| < 40 µs \| \*\*no\*\* \|/)
   t.match(table, /\| Waiting devices \(concurrent long polls\), embedded store \| 10,000 polls: broker RSS [^|]+\/device; wake-up p50 10\.0 ms, p99 40\.0 ms; 0 errors; left after hang-up: 0 waiting, 0 boxes, 0 sockets \|/)
   t.match(table, /\| Accept, embedded store \| 8,500 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 100 µs CPU each \| 0\.85 \(CPU 0\.80\) \| >= 0\.8 \| yes \|/)
@@ -104,4 +122,13 @@ t.test('the table names every row, shows unavailable ones with their error, and 
   t.match(table, /100,000\/100,000 deadlines over 40 s: p50 150\.0 ms, p99 420\.0 ms/)
   t.match(table, /\| Redis script time: one listing of a busy named box \| list a named box with 4000 answered messages: longest script 0\.09 ms, 1 script 0\.09 ms in all \|/)
   for (const line of lines) t.equal(line.split('|').length, 7, 'five cells on every line')
+})
+
+t.test('the table shows the cluster rows with Redis CPU of the six nodes and the ratio to the standalone row', async (t) => {
+  const r = clusterRows()
+  const ratio = ratios(r)
+  const table = formatTable({ rows: r, ratios: ratio, cpuRatios: cpuRatios(r), targets: checkTargets(r, ratio) } as SuiteResult)
+  t.match(table, /\| Accept, Redis store on a 6-node Redis Cluster[^|]*\| 4,000 commands\/s; p50 1\.00 ms, p99 4\.00 ms; 125 µs CPU each; Redis \(6 nodes\) 90 µs CPU each; 0\.80 × the standalone Redis row \| 0\.40 \(CPU 0\.64\) \|/)
+  t.match(table, /\| Round trips[^|]*6-node Redis Cluster \| unavailable: redis-cli is not installed/)
+  for (const line of table.split('\n')) t.equal(line.split('|').length, 7, 'five cells on every line')
 })

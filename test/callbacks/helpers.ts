@@ -161,8 +161,11 @@ function certificate (subject: string, publicKey: forge.pki.PublicKey, issuer: f
   return cert
 }
 
-/** A fresh CA and a server certificate it signed for 127.0.0.1 / localhost. */
-export function makeTestPki (): TestPki {
+/**
+ * A fresh CA and a server certificate it signed for 127.0.0.1 / localhost.
+ * @param options.clientAuth the certificate serves as a client certificate too (Redis Cluster nodes present theirs on the cluster bus)
+ */
+export function makeTestPki (options: { clientAuth?: boolean } = {}): TestPki {
   const caKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 })
   const caCert = certificate('hermod-broker test CA', caKeys.publicKey, undefined, caKeys.privateKey, [
     { name: 'basicConstraints', cA: true, critical: true },
@@ -172,7 +175,7 @@ export function makeTestPki (): TestPki {
   const serverCert = certificate('127.0.0.1', serverKeys.publicKey, caCert, caKeys.privateKey, [
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'extKeyUsage', serverAuth: true, ...(options.clientAuth === true ? { clientAuth: true } : {}) },
     { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }
   ])
   return {

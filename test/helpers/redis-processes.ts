@@ -1,16 +1,26 @@
 // Spawning and reaping the redis-server processes of a multi-node test topology (cluster, Sentinel set).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
 import { Redis } from 'ioredis'
 import { waitForPong } from './redis-server.js'
+
+export { freePortPairs } from '../../src/bench/free-port.js'
 
 /** One redis-server (or sentinel) process of a topology, restartable on its port with the same arguments. */
 export class RedisProcess {
   private child: ChildProcess | undefined
   private stderr = ''
 
-  /** @param password set when the process requires one (readiness is then an authenticated PING) */
-  constructor (readonly port: number, private readonly password: string | undefined, private readonly args: string[]) {}
+  /**
+   * @param password set when the process requires one (readiness is then an authenticated PING)
+   * @param tls set when `port` speaks TLS only (readiness is then a PING over TLS with these options)
+   */
+  constructor (
+    readonly port: number,
+    private readonly password: string | undefined,
+    private readonly args: string[],
+    private readonly tls?: ConnectionOptions
+  ) {}
 
   get running (): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null }
 
@@ -22,9 +32,9 @@ export class RedisProcess {
     proc.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString() })
     const exited = new Promise<never>((_resolve, reject) => proc.once('exit', (code) => reject(new Error(`redis-server :${this.port} exited (${code}): ${this.stderr}`))))
     exited.catch(() => {})
-    const ready = this.password === undefined
+    const ready = this.password === undefined && this.tls === undefined
       ? waitForPong(this.port, 10_000)
-      : waitUntil(`redis-server :${this.port} answering PING`, async () => await withNode(this.port, async (r) => await r.ping() === 'PONG', this.password), 10_000)
+      : waitUntil(`redis-server :${this.port} answering PING`, async () => await withNode(this.port, async (r) => await r.ping() === 'PONG', this.password, this.tls), 10_000)
     await Promise.race([ready, exited])
   }
 
@@ -49,30 +59,6 @@ export class RedisProcess {
   killNow (): void { this.child?.kill('SIGKILL') }
 }
 
-/** True when nothing listens on 127.0.0.1:`port` (checked by binding it). */
-async function canBind (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
-
-/**
- * `count` distinct free ports below 55535 whose port + 10000 (the cluster bus port) is free too.
- * Random picks in 20000..55534, each checked by binding both.
- */
-export async function freePortPairs (count: number): Promise<number[]> {
-  const ports: number[] = []
-  for (let tries = 0; ports.length < count; tries++) {
-    if (tries > 500) throw new Error('no free port pairs (port, port + 10000) found')
-    const port = 20000 + Math.floor(Math.random() * 35535)
-    if (ports.some((p) => Math.abs(p - port) < 2 || p === port + 10000 || p + 10000 === port)) continue
-    if (await canBind(port) && await canBind(port + 10000)) ports.push(port)
-  }
-  return ports
-}
-
 /** Polls `check` every 100 ms until it returns true, or throws `what` after `timeoutMs`. */
 export async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -88,8 +74,8 @@ export async function waitUntil (what: string, check: () => Promise<boolean>, ti
   throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`}`)
 }
 
-/** Runs `fn` on a short-lived plain connection to 127.0.0.1:`port` (authenticated with `password` when given). */
-export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string): Promise<T> {
+/** Runs `fn` on a short-lived connection to 127.0.0.1:`port` (authenticated with `password`, over TLS with `tls`, when given). */
+export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string, tls?: ConnectionOptions): Promise<T> {
   const redis = new Redis({
     port,
     host: '127.0.0.1',
@@ -98,7 +84,8 @@ export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T
     enableOfflineQueue: false,
     retryStrategy: () => null,
     connectTimeout: 1000,
-    ...(password === undefined ? {} : { password })
+    ...(password === undefined ? {} : { password }),
+    ...(tls === undefined ? {} : { tls })
   })
   redis.on('error', () => {})
   try {
