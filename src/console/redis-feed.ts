@@ -1,11 +1,11 @@
 // The console feed on Redis: a capped stream under the key prefix, read by one blocking loop per instance.
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RedisConfig } from '../config/types.js'
 import { apiConnectionOptions } from '../mailbox/redis-connection.js'
 import { toStoreError } from '../mailbox/redis-replies.js'
 import { checkedKeyPrefix } from '../redis/key-prefix.js'
 import { closeConnection } from '../redis/connection.js'
+import { createRedisClient, duplicateClient, type RedisClient } from '../redis/topology.js'
 import { ThrottledLog } from '../redis/throttled-log.js'
 import { compareFeedIds, FEED_SIZE, type ConsoleEvent, type ConsoleFeed, type NewConsoleEvent } from './feed.js'
 
@@ -18,8 +18,8 @@ const BLOCK_MS = 5000
  * posted to one instance shows on the console of any. Append failures are logged and dropped.
  */
 export class RedisConsoleFeed implements ConsoleFeed {
-  private readonly redis: Redis
-  private reader: Redis | undefined
+  private readonly redis: RedisClient
+  private reader: RedisClient | undefined
   private readonly key: string
   private readonly listeners = new Set<(event: ConsoleEvent) => void>()
   private closed = false
@@ -30,7 +30,8 @@ export class RedisConsoleFeed implements ConsoleFeed {
   constructor (config: RedisConfig, logger?: Logger, private readonly size = FEED_SIZE) {
     this.key = `${checkedKeyPrefix(config.prefix)}:{dev}:console`
     this.problems = new ThrottledLog(logger, 'console feed: Redis problem (the console misses events meanwhile)')
-    this.redis = new Redis(config.url, apiConnectionOptions(2000, config.options))
+    // In the configured mode (standalone, Cluster, Sentinel), like the store: the stream is one key, in a slot of its own.
+    this.redis = createRedisClient(config, apiConnectionOptions(2000, config.options))
     this.redis.on('error', () => {})
     // Read from the start: what is appended before the first console connects is in the stream for it anyway.
     this.loop = this.read()
@@ -88,7 +89,7 @@ export class RedisConsoleFeed implements ConsoleFeed {
   /** One XREAD BLOCK loop per instance, fanning out to the SSE streams; it starts at the newest entry. */
   private async read (): Promise<void> {
     // Its commands wait for the connection (offline queue) instead of failing while it connects.
-    const reader = this.redis.duplicate({ commandTimeout: BLOCK_MS + 5000, enableOfflineQueue: true, maxRetriesPerRequest: null })
+    const reader = duplicateClient(this.redis, { commandTimeout: BLOCK_MS + 5000, enableOfflineQueue: true, maxRetriesPerRequest: null })
     reader.on('error', () => {})
     this.reader = reader
     // From the newest entry now, by id (not `$`): a read that fails and is retried misses nothing appended meanwhile.

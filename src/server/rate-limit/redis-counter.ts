@@ -1,9 +1,9 @@
 // The Redis side of the rate limits: a dedicated fail-fast connection and a store that lets requests through when Redis fails.
 import { createRequire } from 'node:module'
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
-import { Redis } from 'ioredis'
 import type { RedisConfig } from '../../config/types.js'
 import { apiConnectionOptions } from '../../mailbox/redis-connection.js'
+import { createRedisClient, type RedisClient } from '../../redis/topology.js'
 
 /** A counter may take this long before the request goes on uncounted (a hung Redis must not hold requests). */
 const COUNTER_TIMEOUT_MS = 500
@@ -12,7 +12,7 @@ type IncrCallback = Parameters<FastifyRateLimitStore['incr']>[1]
 interface RedisCounter {
   incr: (key: string, callback: IncrCallback, timeWindow: number, max: number) => void
 }
-type RedisCounterCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, keyPrefix: string) => RedisCounter
+type RedisCounterCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: RedisClient, keyPrefix: string) => RedisCounter
 
 // The plugin's own Redis store (one Lua INCR + PEXPIRE per request); the package ships no types for it.
 const PluginRedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as RedisCounterCtor
@@ -23,9 +23,10 @@ const PluginRedisStore = createRequire(import.meta.url)('@fastify/rate-limit/sto
  * `onError`, so ioredis never reports them as unhandled. Resolves once it is ready, or after its connect
  * timeout when Redis is not there (the counts then fail open until it is).
  */
-export async function counterConnection (config: RedisConfig, onError: (err: Error) => void): Promise<Redis> {
+export async function counterConnection (config: RedisConfig, onError: (err: Error) => void): Promise<RedisClient> {
   const options = { ...apiConnectionOptions(COUNTER_TIMEOUT_MS, config.options), connectionName: 'hermod-rate-limit' }
-  const redis = new Redis(config.url, options)
+  // In the configured mode (standalone, Cluster, Sentinel): each counter is one key, spread over the slots.
+  const redis = createRedisClient(config, options)
   redis.on('error', onError)
   let timer: NodeJS.Timeout | undefined
   await Promise.race([
@@ -39,7 +40,7 @@ export async function counterConnection (config: RedisConfig, onError: (err: Err
  * A store class for @fastify/rate-limit's `store` option: its RedisStore under `keyPrefix`, but a failed
  * count is reported to `onError` before the plugin's `skipOnError` lets the request through uncounted.
  */
-export function failOpenRedisStore (redis: Redis, keyPrefix: string, onError: (err: Error) => void): FastifyRateLimitStoreCtor {
+export function failOpenRedisStore (redis: RedisClient, keyPrefix: string, onError: (err: Error) => void): FastifyRateLimitStoreCtor {
   return class FailOpenRedisStore implements FastifyRateLimitStore {
     private readonly inner = new PluginRedisStore(false, false, redis, keyPrefix)
 
