@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { spawnOwned, type OwnedChild } from './child-process.js'
 import { pinnedCommand } from './cpu-pinning.js'
 import { freePortPairs } from './free-port.js'
@@ -29,9 +29,11 @@ export interface PrivateCluster {
   stop (): Promise<void>
 }
 
-/** One short-lived connection to a node, for admin commands. */
-export async function onNode<T> (port: number, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 2000 })
+/** One short-lived connection to a node on 127.0.0.1, for admin commands; `options` add to it (password, tls, ...). */
+export async function onNode<T> (port: number, fn: (redis: Redis) => Promise<T>, options: RedisOptions = {}): Promise<T> {
+  const redis = new Redis({
+    port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 2000, ...options
+  })
   redis.on('error', () => {})
   try {
     await redis.connect()

@@ -27,6 +27,20 @@ export interface ServerHooks {
   perConnection?: number
 }
 
+/** Node's server options for the `server.*` timeouts (R26), shared by the broker's server and the front's own answers. */
+export function serverTimeoutOptions (t: BrokerConfig['server']['timeouts']): {
+  headersTimeout: number, requestTimeout: number, keepAliveTimeout: number, connectionsCheckingInterval: number, requireHostHeader: false
+} {
+  return {
+    headersTimeout: Math.min(t.headers, t.request),
+    requestTimeout: t.request,
+    keepAliveTimeout: t.keepAlive,
+    connectionsCheckingInterval: t.checkingInterval,
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
+    requireHostHeader: false
+  }
+}
+
 /**
  * Fastify's `serverFactory`: an http or https server with every timeout in its constructor options, so Node's
  * connection checker (every `checkingInterval`) applies them from the first socket on: headers must be complete
@@ -46,14 +60,7 @@ export function brokerServerFactory (
 ): { factory: (handler: Handler) => Server, limiter: ConnectionLimiter } {
   const limiter = new ConnectionLimiter(server.connections, hooks.onRefused)
   const t = server.timeouts
-  const options = {
-    headersTimeout: Math.min(t.headers, t.request),
-    requestTimeout: t.request,
-    keepAliveTimeout: t.keepAlive,
-    connectionsCheckingInterval: t.checkingInterval,
-    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: error-handler.ts answers it.
-    requireHostHeader: false
-  }
+  const options = serverTimeoutOptions(t)
   const factory = (fastifyHandler: Handler): Server => {
     const gated = gateRequests(fastifyHandler, hooks)
     const handler: Handler = (request, response) => {

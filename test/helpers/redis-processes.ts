@@ -1,7 +1,8 @@
 // Spawning and reaping the redis-server processes of a multi-node test topology (cluster, Sentinel set).
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { ConnectionOptions } from 'node:tls'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { onNode } from '../../src/bench/redis-cluster.js'
 import { waitForPong } from './redis-server.js'
 
 export { freePortPairs } from '../../src/bench/free-port.js'
@@ -76,24 +77,12 @@ export async function waitUntil (what: string, check: () => Promise<boolean>, ti
 
 /** Runs `fn` on a short-lived connection to 127.0.0.1:`port` (authenticated with `password`, over TLS with `tls`, when given). */
 export async function withNode<T> (port: number, fn: (redis: Redis) => Promise<T>, password?: string, tls?: ConnectionOptions): Promise<T> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
+  return await onNode(port, fn, {
     maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
     connectTimeout: 1000,
     ...(password === undefined ? {} : { password }),
     ...(tls === undefined ? {} : { tls })
   })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return await fn(redis)
-  } finally {
-    redis.disconnect()
-  }
 }
 
 /** One `field:value` of an INFO reply. */

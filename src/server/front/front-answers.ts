@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { BrokerConfig } from '../../config/types.js'
 import { ConnectionLimiter, refusalOf } from '../connection-limit.js'
 import { errorBody, handleClientError } from '../error-handler.js'
+import { serverTimeoutOptions } from '../http-server.js'
 import { OVERLOADED_JSON, sendRaw503 } from '../load-shedding.js'
 
 const LIVE_JSON = JSON.stringify({ status: 'UP' })
@@ -48,13 +49,7 @@ export interface FrontAnswerState {
 export function createFrontAnswers (config: BrokerConfig, https: HttpsOptions | null, state: FrontAnswerState, logger: Logger): Server {
   const liveness = `${config.server.contextPath}/actuator/health/liveness`
   const t = config.server.timeouts
-  const options = {
-    headersTimeout: Math.min(t.headers, t.request),
-    requestTimeout: t.request,
-    keepAliveTimeout: t.keepAlive,
-    connectionsCheckingInterval: t.checkingInterval,
-    requireHostHeader: false
-  }
+  const options = serverTimeoutOptions(t)
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     const path = request.url?.split('?')[0]
     if (path === liveness && request.method === 'GET' && state.alive()) {
