@@ -4,9 +4,20 @@ import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { request } from 'undici'
 import { apiKeyHeader } from '../../src/auth/api-key.js'
-import { createBroker } from '../../src/server/broker.js'
+import { createBroker, type Broker } from '../../src/server/broker.js'
 import { InFlightGauge } from '../../src/server/load-shedding.js'
 import { KEYS, testConfig } from '../helpers/config.js'
+
+/** Holds the broker's message reads in the store until `release()`; `reads()` counts those that arrived. */
+function holdReads (broker: Broker): { release: () => void, reads: () => number } {
+  const store = broker.context.store
+  const realRead = store.readMessage.bind(store)
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let reads = 0
+  store.readMessage = async (...args) => { reads++; await gate; return await realRead(...args) }
+  return { release, reads: () => reads }
+}
 
 t.test('InFlightGauge: refuses past max-in-flight; a standing queue time admits an eighth; a quiet second forgets it', async (t) => {
   let now = 0
@@ -62,15 +73,9 @@ t.test('max-in-flight: the request past it gets 503 HERMOD_OVERLOADED with Retry
   // A long poll waiting on its empty box holds no place.
   const polling = request(`${origin}/hermod/rest/ms/${quiet.bid}?token=${quiet.token}&wait=60`)
   // Message reads that the store holds until released: two in flight fill max-in-flight.
-  const store = broker.context.store
-  const realRead = store.readMessage.bind(store)
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let reads = 0
-  store.readMessage = async (...args) => { reads++; await gate; return await realRead(...args) }
+  const { release, reads } = holdReads(broker)
   const slow = [0, 1].map(async () => await request(`${origin}/hermod/rest/ms/${held.bid}/${held.mid}`))
-  // eslint-disable-next-line no-unmodified-loop-condition -- counted by the wrapped store
-  while (reads < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (reads() < 2) await new Promise((resolve) => setTimeout(resolve, 10))
 
   const shed = await request(`${origin}/hermod/rest/command/ping`, { method: 'POST', headers, body: '{}' })
   t.equal(shed.statusCode, 503)
@@ -110,19 +115,13 @@ t.test('a pipelined request whose socket closes before its turn is not left coun
     method: 'POST', url: '/hermod/rest/command/sign', headers: { 'x-api-key': apiKeyHeader('prime', KEYS.prime), 'content-type': 'application/json' }, payload: {}
   })
   const d = post.json().destinations[0]
-  const store = broker.context.store
-  const realRead = store.readMessage.bind(store)
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let reads = 0
-  store.readMessage = async (...args) => { reads++; await gate; return await realRead(...args) }
+  const { release, reads } = holdReads(broker)
   // Three reads pipelined on one socket: the first waits in the store, the others wait for their turn.
   const socket = connect({ port, host: '127.0.0.1' })
   socket.on('error', () => {})
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
   socket.write(`GET /hermod/rest/ms/${d.bid as string}/${d.mid as string} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(3))
-  // eslint-disable-next-line no-unmodified-loop-condition -- counted by the wrapped store
-  while (reads < 3) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (reads() < 3) await new Promise((resolve) => setTimeout(resolve, 10))
   t.equal(broker.context.inFlight.size, 3)
   socket.destroy()
   release()
