@@ -20,12 +20,12 @@ const LATER = T0 + 120_000
  */
 const UPKEEP = /^(info|config|cluster|ping|command|client|hello|readonly|auth|select)(\||$)/
 
-/** Calls of every command but UPKEEP since the last CONFIG RESETSTAT. */
-async function callsSince (admin: Redis): Promise<number> {
+/** Calls of every command but UPKEEP since the last CONFIG RESETSTAT, by command. */
+async function callsSince (admin: Redis): Promise<Map<string, number>> {
   const stats = await admin.info('commandstats')
-  let calls = 0
+  const calls = new Map<string, number>()
   for (const [, name, n] of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
-    if (!UPKEEP.test(name!)) calls += Number(n)
+    if (!UPKEEP.test(name!)) calls.set(name!, Number(n))
   }
   return calls
 }
@@ -43,14 +43,27 @@ async function quietGroups (store: RedisMailboxStore, count: number): Promise<vo
   }
 }
 
-/** Redis calls of ROUNDS sweeps and relay reads with nothing to do. */
-async function idleCalls (store: RedisMailboxStore, admins: Redis[]): Promise<number> {
-  await Promise.all(admins.map((a) => a.config('RESETSTAT')))
-  for (let i = 0; i < ROUNDS; i++) {
-    t.equal(await store.claimDue(LATER, 500), 0)
-    t.same(await store.readOutbox(500), [])
+/**
+ * Redis calls of ROUNDS sweeps and relay reads with nothing to do, and by command. Measured up to three times, the
+ * fewest kept: the count is only ever raised by what else runs meanwhile (a re-index when a loaded Cluster client
+ * reconnects and is ready again), while growth with the groups would show in every measurement.
+ */
+async function idleCalls (store: RedisMailboxStore, admins: Redis[], expected: number): Promise<{ calls: number, byCommand: string }> {
+  let fewest = { calls: Infinity, byCommand: '' }
+  for (let attempt = 0; attempt < 3 && fewest.calls !== expected; attempt++) {
+    await Promise.all(admins.map(async (a) => await a.config('RESETSTAT')))
+    for (let i = 0; i < ROUNDS; i++) {
+      t.equal(await store.claimDue(LATER, 500), 0)
+      t.same(await store.readOutbox(500), [])
+    }
+    const byCommand = new Map<string, number>()
+    for (const calls of await Promise.all(admins.map(callsSince))) {
+      for (const [name, n] of calls) byCommand.set(name, (byCommand.get(name) ?? 0) + n)
+    }
+    const calls = [...byCommand.values()].reduce((a, b) => a + b, 0)
+    if (calls < fewest.calls) fewest = { calls, byCommand: JSON.stringify(Object.fromEntries(byCommand)) }
   }
-  return (await Promise.all(admins.map(callsSince))).reduce((a, b) => a + b, 0)
+  return fewest
 }
 
 async function idleStore (tt: Test, extra: Partial<RedisMailboxStoreOptions> = {}): Promise<RedisMailboxStore> {
@@ -66,8 +79,10 @@ for (const layout of [{ name: 'group tags (standalone)', buckets: undefined }, {
     const many = await idleStore(t, extra)
     await quietGroups(many, 200)
     const perRound = 2 * (layout.buckets ?? 1)
-    t.equal(await idleCalls(one, [admin]), ROUNDS * perRound, `1 group: ${perRound} calls per round (one read of each bucket's index by the sweeper and by the relay)`)
-    t.equal(await idleCalls(many, [admin]), ROUNDS * perRound, '200 quiet groups: the same')
+    const oneGroup = await idleCalls(one, [admin], ROUNDS * perRound)
+    t.equal(oneGroup.calls, ROUNDS * perRound, `1 group: ${perRound} calls per round (one read of each bucket's index by the sweeper and by the relay): ${oneGroup.byCommand}`)
+    const manyGroups = await idleCalls(many, [admin], ROUNDS * perRound)
+    t.equal(manyGroups.calls, ROUNDS * perRound, `200 quiet groups: the same: ${manyGroups.byCommand}`)
     const keys = many.keys
     for (let b = 0; b < keys.bucketCount; b++) {
       t.equal(await admin.zcard(keys.dueGroups(b)), 0, `bucket ${b}: no group left with deadlines`)
@@ -167,8 +182,10 @@ t.test('Redis Cluster: a group\'s keys share the slot of its bucket\'s index; id
   const many = await open(freshPrefix())
   await quietGroups(many, 40)
   t.equal(many.keys.bucketCount, 8)
-  t.equal(await idleCalls(one, masters), ROUNDS * 2 * 8, '1 group: 2 calls per bucket and round')
-  t.equal(await idleCalls(many, masters), ROUNDS * 2 * 8, '40 quiet groups: the same')
+  const oneGroup = await idleCalls(one, masters, ROUNDS * 2 * 8)
+  t.equal(oneGroup.calls, ROUNDS * 2 * 8, `1 group: 2 calls per bucket and round: ${oneGroup.byCommand}`)
+  const manyGroups = await idleCalls(many, masters, ROUNDS * 2 * 8)
+  t.equal(manyGroups.calls, ROUNDS * 2 * 8, `40 quiet groups: the same: ${manyGroups.byCommand}`)
 
   const keys = new RedisKeys('hx', 8)
   const slotOf = async (key: string): Promise<number> => Number(await masters[0]!.call('CLUSTER', 'KEYSLOT', key))

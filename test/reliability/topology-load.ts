@@ -10,7 +10,7 @@ import { testConfig } from '../helpers/config.js'
 import { parseRedisNodes } from '../../src/config/build.js'
 import type { RedisSentinelSet } from '../helpers/redis-sentinel.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
-import { Api, acceptedFrom, runLoad, sleep, type Accepted } from './helpers.js'
+import { Api, acceptedFrom, runLoad, sleep, timeUntil, type Accepted } from './helpers.js'
 
 /** Groups the load spreads over (on a cluster their hash tags land on different masters). */
 /** The store's Redis config for a Sentinel set, on a fresh key prefix. */
@@ -33,7 +33,10 @@ export interface TopologyBrokers {
   keyOf: (group: string) => string
 }
 
-/** Three brokers (all roles) on `redis`, one client per group, callbacks to a 200-answering receiver. */
+/**
+ * Three brokers (all roles) on `redis`, one client per group, callbacks to a 200-answering receiver; returned once each
+ * answers readiness 200 (its store and queue connected: on a loaded machine a TLS cluster takes seconds).
+ */
 export async function startBrokers (t: Test, redis: RedisConfig): Promise<TopologyBrokers> {
   const receiver = await startReceiver((_req, res) => { res.writeHead(200).end() })
   t.teardown(() => receiver.close())
@@ -52,6 +55,10 @@ export async function startBrokers (t: Test, redis: RedisConfig): Promise<Topolo
     const api = new Api(`http://127.0.0.1:${(broker.app.server.address() as { port: number }).port}`, { timeoutMs: 15_000 })
     t.teardown(async () => { await api.close(); await broker.close() })
     apis.push(api)
+  }
+  for (const [i, api] of apis.entries()) {
+    const ready = await timeUntil(async () => (await api.health('/readiness')).status === 200, 30_000, 100)
+    if (ready === undefined) throw new Error(`broker ${i}: readiness not 200 within 30 s: ${JSON.stringify((await api.health('/readiness')).json)}`)
   }
   const keys = new Map(clients.map((c) => [c.group, apiKeyHeader(c.clientId, c.key)]))
   return { apis, receiver, keyOf: (group) => keys.get(group)! }
