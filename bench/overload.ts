@@ -7,6 +7,8 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { connect as netConnect } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { Agent, request } from 'undici'
 import { startBrokerProcess, type BrokerProcess } from '../src/bench/broker-process.js'
 import { BENCH_TLS } from '../src/bench/http-client.js'
@@ -80,11 +82,42 @@ const summary = (samples: number[]): { p50: number | null, p99: number | null, m
   return { p50: at(50), p99: at(99), max: round(sorted.at(-1) ?? NaN, 1), count: sorted.length }
 }
 
-/** Every `everyMs` until `stop`, `probe` on a fresh connection; the answers' times and statuses. */
-type Probe = () => Promise<{ ms: number, status: number }>
+/**
+ * Liveness on a connection of its own, raw TLS (or TCP) so that the parts show: the time until the handshake is
+ * done, until the answer's head, and who answered (the front closes its connections, the broker process keeps them).
+ */
+async function freshLiveness (broker: BrokerProcess, tls: boolean): Promise<{ ms: number, status: number, handshakeMs: number, by: 'front' | 'broker' | 'none' }> {
+  const url = new URL(broker.target.origin)
+  const started = performance.now()
+  return await new Promise((resolve) => {
+    let handshakeMs = NaN
+    let head = ''
+    const options = { host: url.hostname, port: Number(url.port), ...BENCH_TLS }
+    const socket = tls ? tlsConnect(options) : netConnect(options)
+    const done = (status: number, by: 'front' | 'broker' | 'none'): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ ms: performance.now() - started, status, handshakeMs, by })
+    }
+    const timer = setTimeout(() => done(0, 'none'), 10_000)
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      handshakeMs = performance.now() - started
+      socket.write(`GET /hermod/actuator/health/liveness HTTP/1.1\r\nhost: ${url.host}\r\n\r\n`)
+    })
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)
+      done(status, /\r\nconnection: close\r\n/i.test(head.slice(0, end + 2)) ? 'front' : 'broker')
+    })
+    socket.once('error', () => done(0, 'none'))
+  })
+}
 
-async function probing (everyMs: number, stop: { done: boolean }, probe: Probe): Promise<Array<Awaited<ReturnType<Probe>>>> {
-  const results: Array<ReturnType<Probe>> = []
+/** Every `everyMs` until `stop`, `probe` on a fresh connection; the answers' times and statuses. */
+async function probing<R> (everyMs: number, stop: { done: boolean }, probe: () => Promise<R>): Promise<R[]> {
+  const results: Array<Promise<R>> = []
   while (!stop.done) {
     results.push(probe())
     await sleep(everyMs)
@@ -118,6 +151,45 @@ async function steady (broker: BrokerProcess, stop: { done: boolean }): Promise<
   return { ok, shed, failed }
 }
 
+/**
+ * The broker's own timing of accepted sign commands (its request-duration histogram, 2xx): cumulative count per
+ * bucket bound. Read once the broker answers the scrape itself (the front answers 503 right after an overload).
+ */
+async function acceptedBuckets (broker: BrokerProcess): Promise<Map<number, number>> {
+  const agent = new Agent({ connect: BENCH_TLS })
+  try {
+    let text = ''
+    for (let i = 0; i < 40 && !text.startsWith('#'); i++) {
+      const res = await request(`${broker.target.origin}/hermod/actuator/prometheus`, { dispatcher: agent })
+      text = await res.body.text()
+      if (res.statusCode !== 200) { text = ''; await sleep(250) }
+    }
+    const buckets = new Map<number, number>()
+    for (const [line] of text.matchAll(/^hermod_http_request_duration_seconds_bucket\{[^}]*\} \d+$/gm)) {
+      if (!line.includes('/command/') || !line.includes('status="2xx"')) continue
+      const le = /le="([^"]+)"/.exec(line)![1]!
+      const bound = le === '+Inf' ? Infinity : Number(le)
+      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(line.split(' ').at(-1)))
+    }
+    return buckets
+  } finally {
+    await agent.close()
+  }
+}
+
+/** p50 and p99 of what was observed between two readings of the histogram, as the bucket bound they fall under, ms. */
+type BucketSummary = { count: number, p50: number | null, p99: number | null }
+function bucketPercentiles (before: Map<number, number>, after: Map<number, number>): BucketSummary {
+  const bounds = [...after.keys()].sort((a, b) => a - b)
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0))
+  const total = counts.at(-1) ?? 0
+  const under = (q: number): number | null => {
+    const i = counts.findIndex((c) => c >= q * total)
+    return total === 0 || i < 0 ? null : bounds[i]! * 1000
+  }
+  return { count: total, p50: under(0.5), p99: under(0.99) }
+}
+
 async function shedCounts (broker: BrokerProcess): Promise<Record<string, number>> {
   const { status, ms } = await fresh(broker, '/hermod/actuator/health/liveness')
   if (status !== 200) log(`    liveness after the run: ${status} in ${ms} ms`)
@@ -139,13 +211,14 @@ async function oneRun (store: Store, redis: PrivateRedis | undefined, o: Shape):
   try {
     const baseline = await autocannon(broker, 32, 1, 5)
     const outputBefore = broker.rssBytes()
+    const bucketsBefore = await acceptedBuckets(broker)
     const stop = { done: false }
     const rss: number[] = []
     const sampler = (async () => { while (!stop.done) { rss.push(broker.rssBytes() ?? 0); await sleep(250) } })()
     const attack = autocannon(broker, o.connections, o.pipelining, o.seconds)
     await sleep(1500) // connections up and handshakes done: probe the overload, not the ramp
     const probes = probing(500, stop, async () => await fresh(broker, `${broker.target.prefix}/command/sign`, signCommandBody(300)))
-    const liveness = probing(500, stop, async () => await fresh(broker, '/hermod/actuator/health/liveness'))
+    const liveness = probing(500, stop, async () => await freshLiveness(broker, o.tls))
     const steadyClient = steady(broker, stop)
     const attackResult = await attack
     const attackEnded = performance.now()
@@ -158,6 +231,8 @@ async function oneRun (store: Store, redis: PrivateRedis | undefined, o: Shape):
       if (r.status === 200 && r.ms < 200) { recoveredMs = performance.now() - attackEnded; break }
       await sleep(100)
     }
+    // The broker's timing of what it accepted during the attack (and the few recovery probes above).
+    const acceptedInBroker = bucketPercentiles(bucketsBefore, await acceptedBuckets(broker))
     const after = await autocannon(broker, 32, 1, 5)
     const shed = await shedCounts(broker)
     // Lines about shedding in the broker's output (its last 16 KiB: per-request lines would fill it).
@@ -173,8 +248,15 @@ async function oneRun (store: Store, redis: PrivateRedis | undefined, o: Shape):
         latencyAllMs: { p50: attackResult.latency.p50, p99: attackResult.latency.p99, max: attackResult.latency.max }
       },
       freshAccept: { ...summary(probeResults.map((r) => r.ms)), statuses: countStatuses(probeResults) },
-      freshLiveness: { ...summary(livenessResults.map((r) => r.ms)), statuses: countStatuses(livenessResults) },
+      freshLiveness: {
+        ...summary(livenessResults.map((r) => r.ms)),
+        statuses: countStatuses(livenessResults),
+        handshake: summary(livenessResults.map((r) => r.handshakeMs).filter((ms) => !Number.isNaN(ms))),
+        byFront: summary(livenessResults.filter((r) => r.by === 'front').map((r) => r.ms)),
+        byBroker: summary(livenessResults.filter((r) => r.by === 'broker').map((r) => r.ms))
+      },
       steadyAcceptedMs: { ...summary(steadyResult.ok), shed: steadyResult.shed, failed: steadyResult.failed },
+      acceptedInBrokerMs: acceptedInBroker,
       peakRssMiB: round(Math.max(...rss, outputBefore ?? 0) / 2 ** 20, 0),
       shed,
       overloadLogLines: warnLines,
@@ -224,6 +306,7 @@ async function main (): Promise<void> {
     freshAcceptP99Ms: median(rs.map((r: any) => r.freshAccept.p99)),
     freshLivenessP99Ms: median(rs.map((r: any) => r.freshLiveness.p99)),
     steadyAcceptedP99Ms: median(rs.map((r: any) => r.steadyAcceptedMs.p99)),
+    acceptedInBrokerP99Ms: median(rs.map((r: any) => r.acceptedInBrokerMs.p99)),
     peakRssMiB: median(rs.map((r: any) => r.peakRssMiB)),
     unanswered: rs.reduce((sum, r: any) => sum + r.attack.unanswered, 0),
     recoveredAfterMs: median(rs.map((r: any) => r.recoveredAfterMs ?? NaN)),

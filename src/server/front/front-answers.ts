@@ -12,6 +12,16 @@ import { OVERLOADED_JSON, sendRaw503 } from '../load-shedding.js'
 const LIVE_JSON = JSON.stringify({ status: 'UP' })
 const SHUTTING_DOWN_JSON = JSON.stringify(errorBody(503, 'HERMOD_SHUTTING_DOWN', 'The broker is shutting down; try again (another instance)'))
 
+const held = Symbol('hermod.frontHeld')
+
+/**
+ * A connection answered 503 here is held, not read, for this long and up to as long again (jitter) before its
+ * lingering close, ms: its client's next connection comes no sooner than Retry-After: 1 says, so an attack's
+ * reconnections cost this loop a TLS handshake per connection and 1-2 s instead of as fast as the client can
+ * reconnect, and a new client (a liveness probe) waits behind fewer of them (docs/performance.md, Overload).
+ */
+export const SHED_HOLD_MS = 1000
+
 /** How long a socket is still read (and what arrives dropped) after its answer and FIN, at most, ms. */
 const LINGER_MS = 2000
 
@@ -19,9 +29,19 @@ const LINGER_MS = 2000
  * Replaces Node's close after a Connection: close answer (end, then destroy once written): a socket closed with
  * unread bytes (a client's pipelined requests) sends a TCP reset, and a reset can make the client's kernel drop
  * the answer before it is read. Lingering close, as HTTP servers do: FIN after the answer, then read and drop
- * until the client closes too, for LINGER_MS at most.
+ * until the client closes too, for LINGER_MS at most. A shed answer's socket is first held for SHED_HOLD_MS.
  */
-function lingerClose (this: Socket): void {
+function lingerClose (this: Socket & { [held]?: boolean }): void {
+  if (this[held] === true) {
+    // Not read while held (what its client sends meanwhile is never parsed nor answered), then FIN, then destroyed.
+    this.pause()
+    const timer = setTimeout(() => {
+      this.end()
+      setTimeout(() => this.destroy(), LINGER_MS).unref()
+    }, SHED_HOLD_MS * (1 + Math.random())).unref()
+    this.once('close', () => clearTimeout(timer))
+    return
+  }
   this.end()
   const timer = setTimeout(() => this.destroy(), LINGER_MS).unref()
   this.once('close', () => clearTimeout(timer))
@@ -41,7 +61,8 @@ export interface FrontAnswerState {
 /**
  * An http(s) server on the broker's own TLS material and timeouts, fed sockets by the front: liveness
  * (`{context-path}/actuator/health/liveness`) answers 200 UP while the broker process is alive, every other
- * request `503 HERMOD_OVERLOADED` with Retry-After: 1. Every answer has Connection: close (a lingering close), so
+ * request `503 HERMOD_OVERLOADED` with Retry-After: 1. Every answer has Connection: close (a lingering close; a 503's
+ * socket held first, SHED_HOLD_MS), so
  * the client's next connection is offered to the broker process again, and the front keeps no connection: a
  * client kept here and answered 503 per request would cost this loop more than its reconnection (measured,
  * docs/performance.md). Malformed requests get the broker's own error bodies.
@@ -59,8 +80,9 @@ export function createFrontAnswers (config: BrokerConfig, https: HttpsOptions | 
     }
     if (state.closing()) return sendRaw503(response, SHUTTING_DOWN_JSON, true)
     if (refusalOf(request.socket) !== undefined) return sendRaw503(response, OVERLOADED_JSON, true)
-    // Counted once written: pipelined requests behind an answer with Connection: close are never answered.
+    // Counted once written: of the requests pipelined behind it, only those Node's parser already met are answered.
     response.once('finish', state.shed)
+    ;(request.socket as Socket & { [held]?: boolean })[held] = true
     sendRaw503(response, OVERLOADED_JSON, true)
   }
   const server = https === null
