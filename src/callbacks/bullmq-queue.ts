@@ -244,7 +244,12 @@ export class BullmqCallbackQueue implements CallbackQueue {
 
   private async shutdown (): Promise<void> {
     const workers = this.workers ?? []
-    if (workers.length > 0) {
+    if (workers.length > 0 && this.workerConnection !== undefined && this.workerConnection.status !== 'ready') {
+      // Redis unreachable: no attempt can record its outcome, and BullMQ's close would wait out the grace for a
+      // connection that is not coming back. Attempts in flight are handed on when their lock expires.
+      this.options.logger?.warn('callback workers closed at once: their Redis connection is down')
+      await within(Promise.all(workers.map(async (worker) => await worker.close(true))), 1_000, 'forced close').catch(() => {})
+    } else if (workers.length > 0) {
       const grace = this.options.closeGraceMs ?? this.config.timeoutMs + 1_000
       try {
         await within(Promise.all(workers.map(async (worker) => await worker.close())), grace, 'worker did not close in time')

@@ -353,6 +353,23 @@ t.test('close() waits for an attempt in flight, then resolves; the job is comple
   await t.rejects(queue.enqueue([makeEvent()]), /closed/)
 })
 
+t.test('close() with its Redis down does not wait out the grace for a connection that is not coming back', async t => {
+  const own = await startRedis()
+  t.teardown(async () => { await own.destroy() })
+  const { queue, log } = await harness(t, registryOf(makeClient({ callbackUrl: 'http://127.0.0.1:9/cb' })), makeConfig(), {
+    url: own.url,
+    closeGraceMs: 30_000
+  })
+  await queue.ping()
+  await own.stop()
+  await eventually(async () => { await queue.ping().then(() => { throw new Error('still up') }, () => {}) }, 5_000, 'the connection to notice')
+  const started = Date.now()
+  await queue.close()
+  const tookMs = Date.now() - started
+  t.ok(tookMs < 10_000, `close returned after ${tookMs} ms, not after the 30 s grace`)
+  t.ok(log.lines.some(line => String(line.msg).includes('their Redis connection is down')), 'and said why')
+})
+
 t.test('close() is bounded by closeGraceMs; the abandoned job is delivered by another worker once its lock expires', async t => {
   const held: Array<() => void> = []
   const receiver = await startReceiver((_req, res, i) => {
