@@ -348,9 +348,12 @@ export class RedisMailboxStore implements MailboxStore {
     return this.signals.onOutbox(listener)
   }
 
-  /** Subscribes the sharded channel of the box's group while a long poll waits (broadcast mode: nothing to do). */
+  /**
+   * Subscribes the sharded channel of the box's group while a long poll waits; in broadcast mode counts the box, so that
+   * the subscriber's reconnection wakes it (what was published while it was away reached nobody).
+   */
   async watchBox (bid: string): Promise<() => void> {
-    if (this.wake.mode === 'broadcast') return () => {}
+    if (this.wake.mode === 'broadcast') return this.wake.watchBroadcast(bid)
     const ref = await this.resolveBox(bid).catch(() => null)
     return ref === null ? () => {} : await this.wake.watchGroup(ref.group, bid)
   }

@@ -16,8 +16,9 @@ export function wakeSignalModeFor (client: unknown): WakeSignalMode {
 }
 
 /**
- * After the subscriber's `subscribersReady`, the waited boxes are woken this much later, once for a burst of them (a
- * failover fires dozens in a second while the slot map settles), ms.
+ * After the subscriber is subscribed again (`subscribersReady` on a Cluster, `ready` after a reconnect otherwise), the
+ * waited boxes are woken this much later, once for a burst of them (a failover fires dozens in a second while the slot
+ * map settles), ms.
  */
 const RESUBSCRIBED_WAKE_DELAY_MS = 250
 
@@ -26,14 +27,15 @@ const SUBSCRIBE_WAIT_MS = 1_000
 
 /**
  * What the channels need of the subscriber connection: classic and sharded subscriptions (ioredis Redis and Cluster both
- * have them), and on a Cluster its `subscribersReady` event (its sharded subscribers were set up again for a new slot map).
+ * have them), on a Cluster its `subscribersReady` event (its sharded subscribers were set up again for a new slot map),
+ * otherwise its `ready` (connected again, the channel subscribed again: ioredis's autoResubscribe).
  */
 interface Subscriber {
   subscribe: (...channels: string[]) => Promise<unknown>
   ssubscribe: (...channels: string[]) => Promise<unknown>
   sunsubscribe: (...channels: string[]) => Promise<unknown>
   on: ((event: 'message' | 'smessage', listener: (channel: string, message: string) => void) => unknown) &
-  ((event: 'subscribersReady', listener: () => void) => unknown)
+  ((event: 'subscribersReady' | 'ready', listener: () => void) => unknown)
 }
 
 /**
@@ -44,6 +46,8 @@ interface Subscriber {
 export class WakeChannels {
   /** Per watched group: its long polls, the boxes they wait on (count per box), the SSUBSCRIBE. */
   private readonly groups = new Map<string, { watchers: number, boxes: Map<string, number>, subscribed: Promise<void> }>()
+  /** Broadcast mode: the boxes long polls wait on (count per box), woken after a reconnection. */
+  private readonly waitedBoxes = new Map<string, number>()
   private resubscribedWake: NodeJS.Timeout | undefined
 
   constructor (
@@ -59,21 +63,30 @@ export class WakeChannels {
     const broadcast = this.keys.wakeChannel()
     if (this.mode === 'broadcast') {
       this.subscriber.on('message', (channel: string, bid: string) => { if (channel === broadcast) this.onWake(bid) })
+      // A reconnection (Redis restarted, a Sentinel failover): what was published while the subscriber was away
+      // reached nobody. The first `ready` (before the subscription below) finds no box waited on.
+      this.subscriber.on('ready', () => this.wakeWaitedSoon())
       await this.subscriber.subscribe(broadcast)
     } else {
       this.subscriber.on('smessage', (channel: string, bid: string) => { if (this.isGroupChannel(channel)) this.onWake(bid) })
       // A slot that changed master (CLUSTER FAILOVER, a dead master replaced, a migration): ioredis subscribes its channels
-      // on the new master once it has the new slot map, but what was published in between reached nobody. Every box
-      // waited on is woken, so its long polls list it again (a spurious wake-up only costs a listing): once per burst.
-      this.subscriber.on('subscribersReady', () => {
-        if (this.resubscribedWake !== undefined) return
-        this.resubscribedWake = setTimeout(() => {
-          this.resubscribedWake = undefined
-          for (const entry of this.groups.values()) for (const bid of entry.boxes.keys()) this.onWake(bid)
-        }, RESUBSCRIBED_WAKE_DELAY_MS)
-        this.resubscribedWake.unref()
-      })
+      // on the new master once it has the new slot map, but what was published in between reached nobody.
+      this.subscriber.on('subscribersReady', () => this.wakeWaitedSoon())
     }
+  }
+
+  /**
+   * Wakes every box waited on, RESUBSCRIBED_WAKE_DELAY_MS from now, once per burst: its long polls list it again, for
+   * what was published while the subscription was away (a spurious wake-up only costs a listing).
+   */
+  private wakeWaitedSoon (): void {
+    if (this.resubscribedWake !== undefined) return
+    this.resubscribedWake = setTimeout(() => {
+      this.resubscribedWake = undefined
+      for (const bid of this.waitedBoxes.keys()) this.onWake(bid)
+      for (const entry of this.groups.values()) for (const bid of entry.boxes.keys()) this.onWake(bid)
+    }, RESUBSCRIBED_WAKE_DELAY_MS)
+    this.resubscribedWake.unref()
   }
 
   /** The channel the accept of a message for a named box of `group` announces its box id on. */
@@ -115,6 +128,22 @@ export class WakeChannels {
       this.groups.delete(group)
       // Commands on one connection run in order: a new SSUBSCRIBE of the group issued after this one wins.
       this.subscriber.sunsubscribe(this.keys.groupWakeChannel(group)).catch((err: Error) => this.onError(err))
+    }
+  }
+
+  /**
+   * Broadcast mode: counts a long poll on `bid` (the one channel is always subscribed), so that a reconnection wakes it;
+   * returns the release, to call once when the long poll ends.
+   */
+  watchBroadcast (bid: string): () => void {
+    this.waitedBoxes.set(bid, (this.waitedBoxes.get(bid) ?? 0) + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.waitedBoxes.get(bid) ?? 1) - 1
+      if (left > 0) this.waitedBoxes.set(bid, left)
+      else this.waitedBoxes.delete(bid)
     }
   }
 

@@ -157,3 +157,31 @@ t.test('on a 6-node cluster: wake-ups of groups on every master arrive over SSUB
   t.same(errors, [])
   t.equal(heard.length, 3, 'each wake-up once')
 })
+
+t.test('broadcast mode: a wake-up published while the subscriber was away (Redis restarted, a Sentinel failover) still wakes the waited box', async (t) => {
+  const redis = await startRedis()
+  t.teardown(async () => { await redis.destroy() })
+  const admin = adminClient(t, redis.url)
+  const prefix = freshPrefix()
+  const store = await storeFor(t, redis.url, prefix)
+  const peer = await storeFor(t, redis.url, prefix)
+  const heard: string[] = []
+  peer.onBoxActivity((bid) => heard.push(bid))
+  const box = (await store.accept(request({ to: ['desk'] }), T0)).command.destinations[0]!
+  t.ok(await eventually(() => heard.length === 1), 'the first accept\'s wake-up, before anybody waits')
+  const waiters = new BoxWaiters(peer)
+  t.teardown(() => waiters.close())
+  const watch = waiters.watch(box.bid)
+  await watch.ready()
+  let woken = false
+  void watch.next(60_000).then(() => { woken = true })
+  const subscribers = async (): Promise<number> => Number((await admin.call('PUBSUB', 'NUMSUB', `${prefix}:wake`) as [string, number])[1])
+  t.equal(await subscribers(), 2, 'both instances subscribed')
+  // Both subscribers' connections cut; they reconnect after 100 ms (reconnectDelay), the accept's PUBLISH comes before.
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await store.accept(request({ to: ['desk'] }), T0 + 1)
+  t.equal(await subscribers(), 0, 'the accept published to nobody')
+  t.ok(await eventually(async () => await subscribers() === 2), 'both subscribed again')
+  t.ok(await eventually(() => woken), 'the waited box was woken after the reconnection, not at its poll\'s end')
+  watch.close()
+})
