@@ -18,10 +18,11 @@ export interface RedisClusterOptions {
   /** Further redis-server arguments of every node, after the helper's own (the last of a repeated one wins). */
   extraArgs?: string[]
   /**
-   * TLS only (`--port 0 --tls-port <port> --tls-cluster yes --tls-replication yes`, clients not asked for a certificate):
-   * the nodes' certificate and key, and the CA that signed it, PEM.
+   * TLS only (`--port 0 --tls-port <port> --tls-cluster yes --tls-replication yes`): the nodes' certificate and key, and
+   * the CA that signed it, PEM. `clientAuth`: clients must present a certificate of that CA (`--tls-auth-clients yes`;
+   * the helper's own connections and redis-cli present the nodes' one), else they are not asked for one.
    */
-  tls?: { caPem: string, certPem: string, keyPem: string }
+  tls?: { caPem: string, certPem: string, keyPem: string, clientAuth?: boolean }
   /**
    * The host name each node gives clients instead of its address (`--cluster-announce-hostname <name>
    * --cluster-preferred-endpoint-type hostname`): CLUSTER SLOTS and MOVED name it, the cluster bus and replication keep
@@ -62,11 +63,14 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
   requireRedisServer()
   const dir = mkdtempSync(join(tmpdir(), 'hermod-cluster-'))
   const ports = await freePortPairs(6)
-  const tls = options.tls === undefined ? undefined : { ca: options.tls.caPem }
+  const clientAuth = options.tls?.clientAuth === true
+  const tls = options.tls === undefined
+    ? undefined
+    : { ca: options.tls.caPem, ...(clientAuth ? { cert: options.tls.certPem, key: options.tls.keyPem } : {}) }
   const tlsArgs = (port: number): string[] => {
     if (options.tls === undefined) return ['--port', String(port)]
     const file = (name: string, pem: string): string => { writeFileSync(join(dir, name), pem, { mode: 0o600 }); return join(dir, name) }
-    return ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no',
+    return ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', clientAuth ? 'yes' : 'no',
       '--tls-cert-file', file('node.crt', options.tls.certPem), '--tls-key-file', file('node.key', options.tls.keyPem),
       '--tls-ca-cert-file', file('ca.crt', options.tls.caPem)]
   }
@@ -95,7 +99,8 @@ export async function startRedisCluster (t: Test, options: RedisClusterOptions =
   await Promise.all(nodes.map((node) => node.process.start()))
   const auth = [
     ...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']),
-    ...(options.tls === undefined ? [] : ['--tls', '--cacert', join(dir, 'ca.crt')])
+    ...(options.tls === undefined ? [] : ['--tls', '--cacert', join(dir, 'ca.crt')]),
+    ...(clientAuth ? ['--cert', join(dir, 'node.crt'), '--key', join(dir, 'node.key')] : [])
   ]
   const create = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 })
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
