@@ -75,7 +75,8 @@ export async function redisModeMismatch (config: RedisConfig): Promise<string | 
   const sentinelOptions: RedisOptions = {
     ...(sentinel.username === undefined ? {} : { username: sentinel.username }),
     ...(sentinel.password === undefined ? {} : { password: sentinel.password }),
-    ...(options.tls === undefined ? {} : { tls: options.tls })
+    // As ioredis reaches them: over TLS with `sentinelTLS` (broker.redis.options), whatever the data nodes speak.
+    ...(options.sentinelTLS === undefined ? {} : { tls: options.sentinelTLS })
   }
   let answered = false
   for (const node of sentinel.nodes) {

@@ -61,6 +61,9 @@ export function createRedisClient (config: RedisConfig, connectionOptions: Redis
       sentinels: sentinel.nodes,
       name: sentinel.master,
       failoverDetector: sentinel.failoverDetector,
+      // ioredis connects to the master the sentinels name in plain TCP unless told: TLS options mean a TLS master. The
+      // sentinels themselves speak TLS with `sentinelTLS` (broker.redis.options, passed through).
+      enableTLSForSentinelMode: nodeOptions.enableTLSForSentinelMode ?? nodeOptions.tls !== undefined,
       sentinelRetryStrategy: (attempt: number) => reconnectDelay(attempt),
       // A master demoted under a live connection answers READONLY: reconnect (asking the sentinels again), resend nothing.
       reconnectOnError: (err: Error) => err.message.startsWith('READONLY') ? 1 : false,

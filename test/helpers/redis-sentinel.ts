@@ -15,6 +15,8 @@ export interface RedisSentinelSet {
   /** `127.0.0.1:port,...` of the sentinels: what `broker.redis.sentinel.nodes` takes. */
   sentinelNodes: string
   masterName: string
+  /** With options.tls: what a client passes as ioredis `tls` (the CA). */
+  tls?: { ca: string }
   /** The port the sentinels currently name as master. */
   masterPort (): Promise<number>
   /** Waits until every sentinel names the same running master that has `replicas` connected replicas. */
@@ -24,10 +26,21 @@ export interface RedisSentinelSet {
 
 /** Starts the set and waits until all three sentinels see the master, both replicas and each other. */
 export async function startRedisSentinel (
-  t: Test, options: { downAfterMs?: number, appendonly?: boolean } = {}
+  t: Test, options: { downAfterMs?: number, appendonly?: boolean, tls?: { caPem: string, certPem: string, keyPem: string } } = {}
 ): Promise<RedisSentinelSet> {
   requireRedisServer()
   const dir = mkdtempSync(join(tmpdir(), 'hermod-sentinel-'))
+  // TLS only (data nodes, replication and sentinels: `--port 0 --tls-port`), clients not asked for a certificate.
+  const writePem = (name: string, pem: string): string => { writeFileSync(join(dir, name), pem, { mode: 0o600 }); return join(dir, name) }
+  const tlsFiles = options.tls === undefined
+    ? undefined
+    : { cert: writePem('node.crt', options.tls.certPem), key: writePem('node.key', options.tls.keyPem), ca: writePem('ca.crt', options.tls.caPem) }
+  const tls = options.tls === undefined ? undefined : { ca: options.tls.caPem }
+  const tlsSettings: Array<[string, string]> = tlsFiles === undefined
+    ? []
+    : [['tls-replication', 'yes'], ['tls-auth-clients', 'no'], ['tls-cert-file', tlsFiles.cert], ['tls-key-file', tlsFiles.key],
+        ['tls-ca-cert-file', tlsFiles.ca]]
+  const listen = (port: number): Array<[string, string]> => tlsFiles === undefined ? [['port', String(port)]] : [['port', '0'], ['tls-port', String(port)]]
   const ports: number[] = []
   while (ports.length < 6) {
     const port = await freePort()
@@ -35,22 +48,22 @@ export async function startRedisSentinel (
   }
   const [masterPort, ...rest] = ports as [number, ...number[]]
   const dataArgs = (port: number): string[] => [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--save', '',
+    ...[...listen(port), ...tlsSettings].flatMap(([name, value]) => [`--${name}`, value]), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--save', '',
     '--dbfilename', `dump-${port}.rdb`, '--maxmemory-policy', 'noeviction',
     '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfilename', `appendonly-${port}.aof`, '--appenddirname', `aof-${port}`,
     '--replica-announce-ip', '127.0.0.1',
     ...(port === masterPort ? [] : ['--replicaof', '127.0.0.1', String(masterPort)])
   ]
-  const servers = [masterPort, rest[0]!, rest[1]!].map((port) => new RedisProcess(port, undefined, dataArgs(port)))
+  const servers = [masterPort, rest[0]!, rest[1]!].map((port) => new RedisProcess(port, undefined, dataArgs(port), tls))
   const sentinels = rest.slice(2, 5).map((port) => {
     const file = join(dir, `sentinel-${port}.conf`)
     writeFileSync(file, [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'sentinel announce-ip 127.0.0.1',
+      ...[...listen(port), ...tlsSettings].map(([name, value]) => `${name} ${value}`), 'bind 127.0.0.1', `dir ${dir}`, 'sentinel announce-ip 127.0.0.1',
       `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${masterPort} 2`,
       `sentinel down-after-milliseconds ${SENTINEL_MASTER} ${options.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${SENTINEL_MASTER} 10000`, `sentinel parallel-syncs ${SENTINEL_MASTER} 1`, ''
     ].join('\n'))
-    return new RedisProcess(port, undefined, [file, '--sentinel'])
+    return new RedisProcess(port, undefined, [file, '--sentinel'], tls)
   })
   const all = [...servers, ...sentinels]
   const cleanup = (): void => { for (const proc of all) proc.killNow() }
@@ -68,12 +81,13 @@ export async function startRedisSentinel (
     const reply = await redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER) as [string, string] | null
     if (reply === null) throw new Error('master unknown to sentinel')
     return Number(reply[1])
-  })
+  }, undefined, tls)
   const set: RedisSentinelSet = {
     servers,
     sentinels,
     sentinelNodes: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
     masterName: SENTINEL_MASTER,
+    ...(tls === undefined ? {} : { tls }),
     masterPort: async () => await named(sentinels.find((s) => s.running)!.port),
     waitHealthy: async (replicas = 2, timeoutMs = 30_000) => {
       await waitUntil(`sentinels agreeing on a master with ${replicas} replicas`, async () => {
@@ -81,11 +95,11 @@ export async function startRedisSentinel (
         if (!views.every((v) => v === views[0])) return false
         const master = servers.find((s) => s.port === views[0])
         if (master?.running !== true) return false
-        const info = await withNode(master.port, async (redis) => await redis.info('replication'))
+        const info = await withNode(master.port, async (redis) => await redis.info('replication'), undefined, tls)
         if (infoField(info, 'role') !== 'master' || Number(infoField(info, 'connected_slaves')) < replicas) return false
         if ((info.match(/^slave\d+:.*state=online/gm) ?? []).length < replicas) return false
         for (const s of sentinels.filter((x) => x.running)) {
-          const state = await withNode(s.port, async (redis) => await redis.call('SENTINEL', 'MASTER', SENTINEL_MASTER) as string[])
+          const state = await withNode(s.port, async (redis) => await redis.call('SENTINEL', 'MASTER', SENTINEL_MASTER) as string[], undefined, tls)
           const field = (name: string): string | undefined => state[state.indexOf(name) + 1]
           if (Number(field('num-other-sentinels')) < 2 || Number(field('num-slaves')) < replicas) return false
         }
