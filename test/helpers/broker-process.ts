@@ -45,17 +45,38 @@ export async function spawnBroker (options: SpawnBrokerOptions = {}): Promise<Br
     }
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
-  const listening = JSON.parse(line) as { port: number, url: string }
+  const listening = JSON.parse(line) as { port: number, url: string, brokerPid?: number }
+  /** The broker process a front forked (own process group): gone with its front, else killed, so none outlives a test. */
+  const reapBrokerProcess = async (): Promise<void> => {
+    const pid = listening.brokerPid
+    if (pid === undefined) return
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    if (alive(pid)) process.kill(pid, 'SIGKILL')
+  }
   return {
     port: listening.port,
     url: new URL(listening.url).origin.replace('localhost', '127.0.0.1'),
     child,
     output: () => out,
     async stop (signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode
-      child.kill(signal)
-      const [code] = await once(child, 'exit') as [number | null]
-      return code
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal)
+        await once(child, 'exit')
+      }
+      await reapBrokerProcess()
+      // Its pipes: closed by now, unless something it started still holds them (they would keep this process alive).
+      child.stdout?.destroy()
+      child.stderr?.destroy()
+      return child.exitCode
     }
+  }
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }

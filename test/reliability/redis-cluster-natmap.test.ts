@@ -6,6 +6,7 @@ import { parseRedisNodes } from '../../src/config/build.js'
 import type { RedisConfig } from '../../src/config/types.js'
 import { spawnBroker } from '../helpers/broker-process.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { exitWatchdog } from '../helpers/exit-watchdog.js'
 import { withNode } from '../helpers/redis-processes.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { roundTrip, unusableStore } from './cluster-round-trip.js'
@@ -13,6 +14,7 @@ import { timeUntil } from './helpers.js'
 import { GROUPS, startBrokers } from './topology-load.js'
 
 t.setTimeout(150_000)
+exitWatchdog(t)
 
 // `.invalid` never resolves (RFC 2606). Announcing an unreachable IP (--cluster-announce-ip) instead would break the
 // cluster itself on one host: its bus and replication follow the announced IP; the announced host name is for clients only.

@@ -5,12 +5,14 @@ import { parseRedisNodes } from '../../src/config/build.js'
 import type { RedisConfig } from '../../src/config/types.js'
 import { makeTestPki } from '../callbacks/helpers.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { exitWatchdog } from '../helpers/exit-watchdog.js'
 import { withNode } from '../helpers/redis-processes.js'
 import { freshPrefix } from '../helpers/redis-store-fixtures.js'
 import { roundTrip, unusableStore } from './cluster-round-trip.js'
 import { GROUPS, startBrokers } from './topology-load.js'
 
 t.setTimeout(120_000)
+exitWatchdog(t)
 
 // The cluster bus always asks the connecting node for its certificate: the nodes' is a client certificate too.
 const pki = makeTestPki({ clientAuth: true })
