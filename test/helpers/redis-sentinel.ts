@@ -19,6 +19,13 @@ export interface RedisSentinelSet {
   tls?: { ca: string }
   /** The port the sentinels currently name as master. */
   masterPort (): Promise<number>
+  /**
+   * SENTINEL FAILOVER, asked again until the sentinels name another master (on a loaded machine the first can be refused,
+   * NOGOODSLAVE while the replicas lag behind the load, or not happen); resolves with the old master's port.
+   */
+  failover (): Promise<number>
+  /** Waits until the data node on `port` is a replica in sync with the master (a demoted master has resynced), then waitHealthy(2). */
+  resynced (port: number, timeoutMs?: number): Promise<void>
   /** Waits until every sentinel names the same running master that has `replicas` connected replicas. */
   waitHealthy (replicas?: number, timeoutMs?: number): Promise<void>
   destroy (): Promise<void>
@@ -89,6 +96,25 @@ export async function startRedisSentinel (
     masterName: SENTINEL_MASTER,
     ...(tls === undefined ? {} : { tls }),
     masterPort: async () => await named(sentinels.find((s) => s.running)!.port),
+    failover: async () => {
+      const old = await set.masterPort()
+      await waitUntil('the sentinels name a new master', async () => {
+        await withNode(sentinels[0]!.port, async (redis) => await redis.call('SENTINEL', 'FAILOVER', SENTINEL_MASTER), undefined, tls).catch(() => {})
+        for (let i = 0; i < 12; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 250))
+          if (await set.masterPort().catch(() => old) !== old) return true
+        }
+        return false
+      })
+      return old
+    },
+    resynced: async (port, timeoutMs = 60_000) => {
+      await waitUntil(`:${port} a replica in sync`, async () => {
+        const info = await withNode(port, async (redis) => await redis.info('replication'), undefined, tls)
+        return infoField(info, 'role') === 'slave' && infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_sync_in_progress') === '0'
+      }, timeoutMs)
+      await set.waitHealthy(2)
+    },
     waitHealthy: async (replicas = 2, timeoutMs = 30_000) => {
       await waitUntil(`sentinels agreeing on a master with ${replicas} replicas`, async () => {
         const views = await Promise.all(sentinels.filter((s) => s.running).map(async (s) => await named(s.port)))

@@ -3,7 +3,6 @@
 // and every command gets exactly one terminal callback.
 import t from 'tap'
 import type { RedisConfig } from '../../src/config/types.js'
-import { infoField, waitUntil, withNode } from '../helpers/redis-processes.js'
 import { startRedisSentinel } from '../helpers/redis-sentinel.js'
 import { failureScenario, sentinelConfig, startBrokers } from './topology-load.js'
 
@@ -12,29 +11,9 @@ t.setTimeout(150_000)
 const set = await startRedisSentinel(t)
 const config = (waitReplicas: number): RedisConfig => sentinelConfig(set, waitReplicas, 300)
 let oldMaster = 0
-/**
- * SENTINEL FAILOVER, asked again until the sentinels name another master: on a loaded machine the first can be refused
- * (NOGOODSLAVE while the replicas lag behind the load) or not happen (one full run timed out waiting for it).
- */
-const failover = async (): Promise<void> => {
-  oldMaster = await set.masterPort()
-  await waitUntil('the sentinels name a new master', async () => {
-    await withNode(set.sentinels[0]!.port, async (redis) => await redis.call('SENTINEL', 'FAILOVER', set.masterName)).catch(() => {})
-    for (let i = 0; i < 12; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250))
-      if (await set.masterPort().catch(() => oldMaster) !== oldMaster) return true
-    }
-    return false
-  })
-}
+const failover = async (): Promise<void> => { oldMaster = await set.failover() }
 /** Until the old master is a replica in sync with the new one (it has dropped what it took after the promotion). */
-const settle = async (): Promise<void> => {
-  await waitUntil('the old master resynced as a replica', async () => {
-    const info = await withNode(oldMaster, async (redis) => await redis.info('replication'))
-    return infoField(info, 'role') === 'slave' && infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_sync_in_progress') === '0'
-  })
-  await set.waitHealthy(2)
-}
+const settle = async (): Promise<void> => { await set.resynced(oldMaster) }
 
 t.test('without wait-replicas: measured', async (t) => {
   const brokers = await startBrokers(t, config(0))
