@@ -33,7 +33,8 @@ const LINGER_MS = 2000
  */
 function lingerClose (this: Socket & { [held]?: boolean }): void {
   if (this[held] === true) {
-    // Not read while held (what its client sends meanwhile is never parsed nor answered), then FIN, then destroyed.
+    // Paused while held (over TLS nothing its client sends meanwhile is read; over plain HTTP Node's parser reads the
+    // socket itself and may answer it 503 too), then FIN, then destroyed.
     this.pause()
     const timer = setTimeout(() => {
       this.end()
