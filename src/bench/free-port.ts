@@ -60,8 +60,8 @@ export async function freePort (): Promise<number> {
  * range (see freePort) where it leaves room, else in 20000..55534. Random picks, each checked by binding both.
  */
 export async function freePortPairs (count: number): Promise<number[]> {
-  const roomBelow = ephemeralLow() - 10000 - LOWEST > 500
-  const [from, span] = roomBelow ? [LOWEST, ephemeralLow() - 10000 - LOWEST] : [20000, 35535]
+  const below = ephemeralLow() - 10000 - LOWEST
+  const [from, span] = below > 500 ? [LOWEST, below] : [20000, 35535]
   const ports: number[] = []
   for (let tries = 0; ports.length < count; tries++) {
     if (tries > 500) throw new Error('no free port pairs (port, port + 10000) found')

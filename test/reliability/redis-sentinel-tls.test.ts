@@ -34,4 +34,7 @@ t.test('the start-up mode check reaches the sentinels over TLS with sentinelTLS:
   t.equal(await redisModeMismatch(config), undefined, 'the right name: no mismatch')
   t.match(await redisModeMismatch({ ...config, sentinel: { ...config.sentinel!, master: 'no-such-master' } }),
     /the sentinels do not know a master named "no-such-master"/)
+  const sentinelsOnly: RedisConfig = { ...config, options: { sentinelTLS: { ca: pki.caPem } }, sentinel: { ...config.sentinel!, master: 'no-such-master' } }
+  t.match(await redisModeMismatch(sentinelsOnly), /the sentinels do not know a master named "no-such-master"/,
+    'with sentinelTLS alone too: the sentinels are reached with it, not with the data nodes\' tls')
 })

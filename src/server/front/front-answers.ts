@@ -15,7 +15,7 @@ const SHUTTING_DOWN_JSON = JSON.stringify(errorBody(503, 'HERMOD_SHUTTING_DOWN',
 const held = Symbol('hermod.frontHeld')
 
 /**
- * A connection answered 503 here is held, not read, for this long and up to as long again (jitter) before its
+ * A connection answered 503 here is held, paused, for this long and up to as long again (jitter) before its
  * lingering close, ms: its client's next connection comes no sooner than Retry-After: 1 says, so an attack's
  * reconnections cost this loop a TLS handshake per connection and 1-2 s instead of as fast as the client can
  * reconnect, and a new client (a liveness probe) waits behind fewer of them (docs/performance.md, Overload).
@@ -62,11 +62,10 @@ export interface FrontAnswerState {
 /**
  * An http(s) server on the broker's own TLS material and timeouts, fed sockets by the front: liveness
  * (`{context-path}/actuator/health/liveness`) answers 200 UP while the broker process is alive, every other
- * request `503 HERMOD_OVERLOADED` with Retry-After: 1. Every answer has Connection: close (a lingering close; a 503's
- * socket held first, SHED_HOLD_MS), so
- * the client's next connection is offered to the broker process again, and the front keeps no connection: a
- * client kept here and answered 503 per request would cost this loop more than its reconnection (measured,
- * docs/performance.md). Malformed requests get the broker's own error bodies.
+ * request `503 HERMOD_OVERLOADED` with Retry-After: 1. Every answer has Connection: close (a lingering close; a
+ * 503's socket held first, SHED_HOLD_MS), so the client's next connection is offered to the broker process again,
+ * and the front keeps no connection: a client kept here and answered 503 per request would cost this loop more
+ * than its reconnection (measured, docs/performance.md). Malformed requests get the broker's own error bodies.
  */
 export function createFrontAnswers (config: BrokerConfig, https: HttpsOptions | null, state: FrontAnswerState, logger: Logger): Server {
   const liveness = `${config.server.contextPath}/actuator/health/liveness`
